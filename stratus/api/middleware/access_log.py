@@ -1,0 +1,33 @@
+"""One log line per request: method, path, status, duration, request id, user."""
+from __future__ import annotations
+
+import logging
+import time
+
+LOG = logging.getLogger("stratus.access")
+
+
+class AccessLogMiddleware:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        status = [0]
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            ctx = scope.get("stratus.context")
+            qs = scope.get("query_string", b"").decode("latin-1")
+            LOG.info("%s %s %s%s %s %.1fms user=%s",
+                     ctx.request_id if ctx else "-", scope["method"], scope["path"],
+                     f"?{qs}" if qs else "", status[0], (time.perf_counter() - start) * 1000,
+                     ctx.user_id if ctx and ctx.user_id else "-")

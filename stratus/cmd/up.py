@@ -1,0 +1,54 @@
+"""``stratus up``: the all-in-one cloud, every role in one process on SQLite
+(or the configured database), under a state directory."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import uvicorn
+
+from stratus.api.app import build_app
+from stratus.api.runtime import Runtime
+from stratus.cmd.common import load_config
+from stratus.cmd.prepare import prepare
+from stratus.common import log
+
+LOG = logging.getLogger(__name__)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("up", help="run the all-in-one cloud in this process")
+    p.add_argument("--state-dir", default=None, help="state directory (default ./.stratus)")
+    p.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="listen port (default 5000)")
+    p.add_argument("--no-user-clouds", action="store_true",
+                   help="do not add the clouds to ~/.config/openstack/clouds.yaml")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    started = time.monotonic()
+    conf = load_config(args, args.state_dir or os.environ.get("STRATUS_STATE_DIR") or ".stratus",
+                       bind_host=args.host, bind_port=args.port)
+    os.makedirs(conf.state_path, mode=0o700, exist_ok=True)
+    log.setup(conf.DEFAULT.debug,
+              conf.DEFAULT.log_file or os.path.join(conf.state_path, "stratus.log"))
+    clouds_path = prepare(conf, user_clouds=not args.no_user_clouds)
+    runtime = Runtime(conf)
+    app = build_app(runtime)
+    print(f"Stratus is up at {conf.public_endpoint} (state in {conf.state_path}, "
+          f"logs in {conf.DEFAULT.log_file or os.path.join(conf.state_path, 'stratus.log')})")
+    print(f"Clouds 'stratus' (admin), 'stratus-demo' (member of demo) and 'stratus-system' "
+          f"are in {clouds_path}" + ("" if args.no_user_clouds
+                                     else " and ~/.config/openstack/clouds.yaml") + ". Try:")
+    if args.no_user_clouds:
+        print(f"  export OS_CLIENT_CONFIG_FILE={clouds_path}")
+    print("  export OS_CLOUD=stratus; openstack token issue")
+    print("Press Ctrl-C to stop.", flush=True)
+    LOG.info("prepared in %.2fs", time.monotonic() - started)
+    uvicorn.run(app, host=conf.api.bind_host, port=conf.api.bind_port, log_level="warning",
+                access_log=False, timeout_graceful_shutdown=5)
+    runtime.db.dispose()
+    print("Stratus stopped.")
+    return 0
