@@ -34,8 +34,16 @@ def _note_bulk(state):
 
 @event.listens_for(Session, "before_commit")
 def _bump(session):
-    if session.info.pop(_FLAG, False):
+    # before_commit runs before the final autoflush, so pending objects are
+    # looked at here too, not only what earlier flushes saw.
+    pending = any(_is_identity(o) for o in (*session.new, *session.dirty, *session.deleted))
+    if session.info.pop(_FLAG, False) or pending:
         bump(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session):
+    session.info.pop(_FLAG, None)
 
 
 def bump(session: Session) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from stratus.api import errors as api_errors
-from stratus.api.identity import (assignments, auth, catalog, domains, groups, project_tags,
-                                  projects, roles, users, versions)
+from stratus.api.identity import (app_creds, assignments, auth, catalog, credentials, domains,
+                                  groups, project_tags, projects, roles, users, versions)
 from stratus.api.identity.policies import IDENTITY_POLICY_DEFAULTS
 from stratus.api.routing import http_exception_handler
 
 SERVICE = api_errors.IDENTITY
 MODULES = [versions, auth, domains, projects, project_tags, users, groups, roles,
-           assignments, catalog]
+           assignments, catalog, credentials, app_creds]
 
 
 def build(runtime) -> Starlette:

@@ -1,0 +1,37 @@
+# The two set-up commands of the README:
+#   make up     install everything, then run the all-in-one cloud
+#   make test   install everything, then run the whole test suite
+# Both are safe to re-run.
+
+STATE_DIR ?= .stratus
+PORT ?= 5000
+PYTEST_ARGS ?=
+
+.PHONY: up test install install-test unit e2e tempest bench-identity clean
+
+install:
+	scripts/install.sh
+
+install-test:
+	scripts/install.sh --test
+
+up: install
+	.venv/bin/stratus up --state-dir $(STATE_DIR) --port $(PORT)
+
+test: install-test
+	scripts/run-tests.sh $(PYTEST_ARGS)
+
+unit: install-test
+	.venv/bin/pytest -q tests/unit
+
+e2e: install-test
+	.venv/bin/pytest -q tests/e2e
+
+tempest: install-test
+	tests/tempest/run.sh
+
+bench-identity: install-test
+	.venv/bin/python bench/identity/run.py
+
+clean:
+	rm -rf .venv $(STATE_DIR) tests/tempest/work

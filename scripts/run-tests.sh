@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: unit and API tests, end-to-end tests through the real
+# openstack CLI / openstacksdk against live servers, and the Tempest identity
+# include-list.  PostgreSQL tests use STRATUS_TEST_DATABASE_URL when set
+# (they skip with a visible reason otherwise).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+status=0
+tests/tempest/run.sh || status=1
+.venv/bin/pytest -q "$@" tests || status=1
+exit $status
