@@ -16,7 +16,6 @@ from stratus.api.identity import common as c
 from stratus.api.routing import RouteTable
 from stratus.common import errors
 from stratus.db.models import identity as m
-from stratus.identity import tokens as tok
 from stratus.identity.passwords import hash_password
 
 routes = RouteTable()
@@ -50,8 +49,9 @@ def to_dict(req, s, ac: m.ApplicationCredential) -> dict:
     roles = [s.get(m.Role, rid) for rid in ac.roles]
     return {"id": ac.id, "name": ac.name, "description": ac.description,
             "user_id": ac.user_id, "project_id": ac.project_id,
-            "expires_at": tok.isotime(ac.expires_at.replace(tzinfo=dt.timezone.utc).timestamp())
-            if ac.expires_at else None, "unrestricted": ac.unrestricted, "access_rules": [],
+            # Keystone renders this one without a zone suffix.
+            "expires_at": ac.expires_at.strftime("%Y-%m-%dT%H:%M:%S.%f") if ac.expires_at
+            else None, "unrestricted": ac.unrestricted, "access_rules": [],
             "roles": [{"id": r.id, "name": r.name,
                        "domain_id": None if r.domain_id == m.NULL_DOMAIN else r.domain_id}
                       for r in roles if r is not None],

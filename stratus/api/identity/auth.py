@@ -62,19 +62,19 @@ def _may_see_subject(req, vt) -> None:
     req.authorize("identity:validate_token", target)
 
 
+@routes.head("/v3/auth/tokens")
+def check_token(req):
+    vt = _subject(req)
+    req.authorize("identity:check_token", {"target": {"token": {"user_id": vt.user["id"]}}})
+    return 200, None, {"X-Subject-Token": req.headers["x-subject-token"]}
+
+
 @routes.get("/v3/auth/tokens")
 def validate_token(req):
     vt = _subject(req)
     _may_see_subject(req, vt)
     subject = req.headers["x-subject-token"]
     return 200, token_body(req, vt, "nocatalog" not in req.query), {"X-Subject-Token": subject}
-
-
-@routes.head("/v3/auth/tokens")
-def check_token(req):
-    vt = _subject(req)
-    req.authorize("identity:check_token", {"target": {"token": {"user_id": vt.user["id"]}}})
-    return 200, None, {"X-Subject-Token": req.headers["x-subject-token"]}
 
 
 @routes.delete("/v3/auth/tokens")

@@ -208,7 +208,11 @@ def _endpoint_refs(s, ref: dict) -> str | None:
         raise errors.ValidationError(f"Invalid service_id {ref['service_id']}: no such service.")
     region = ref.get("region_id") or ref.get("region")
     if region and s.get(m.Region, region) is None:
-        raise errors.ValidationError(f"Invalid region_id {region}: no such region.")
+        if ref.get("region_id"):
+            raise errors.ValidationError(f"Invalid region_id {region}: no such region.")
+        # The legacy ``region`` attribute creates the region, as Keystone does.
+        s.add(m.Region(id=region, description=""))
+        s.flush()
     return region
 
 

@@ -259,6 +259,26 @@ RULES: list[Rule] = [
     Rule("identity:update_policy", ADMIN, "Update policy.", NONE),
     Rule("identity:delete_policy", ADMIN, "Delete policy.", NONE),
 
+    # -- domain configuration (/v3/domains/{domain_id}/config) ----------------------
+    Rule("identity:create_domain_config", ADMIN, "Create domain configuration.", NONE),
+    Rule("identity:get_domain_config", ADMIN_OR_READER, "Show domain configuration.", NONE),
+    Rule("identity:update_domain_config", ADMIN, "Update domain configuration.", NONE),
+    Rule("identity:delete_domain_config", ADMIN, "Delete domain configuration.", NONE),
+    Rule("identity:get_domain_config_default", ADMIN_OR_READER,
+         "Show the default domain configuration.", NONE),
+
+    # -- OS-EP-FILTER endpoint groups and OS-OAUTH1 consumers --------------------------
+    Rule("identity:create_endpoint_group", ADMIN, "Create endpoint group.", NONE),
+    Rule("identity:list_endpoint_groups", ADMIN_OR_READER, "List endpoint groups.", NONE),
+    Rule("identity:get_endpoint_group", ADMIN_OR_READER, "Show endpoint group.", NONE),
+    Rule("identity:update_endpoint_group", ADMIN, "Update endpoint group.", NONE),
+    Rule("identity:delete_endpoint_group", ADMIN, "Delete endpoint group.", NONE),
+    Rule("identity:create_consumer", ADMIN, "Create OAuth1 consumer.", NONE),
+    Rule("identity:list_consumers", ADMIN_OR_READER, "List OAuth1 consumers.", NONE),
+    Rule("identity:get_consumer", ADMIN_OR_READER, "Show OAuth1 consumer.", NONE),
+    Rule("identity:update_consumer", ADMIN, "Update OAuth1 consumer.", NONE),
+    Rule("identity:delete_consumer", ADMIN, "Delete OAuth1 consumer.", NONE),
+
     # -- application credentials (/v3/users/{user_id}/application_credentials) -------
     # For get/delete, user_id must be the stored credential's owner, never the URL's:
     # otherwise anyone could read another user's credential by putting their own id in

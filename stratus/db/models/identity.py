@@ -193,3 +193,31 @@ class ApplicationCredential(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     unrestricted: Mapped[bool] = mapped_column(Boolean, default=False)
     roles: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class EndpointGroup(Base):
+    """OS-EP-FILTER endpoint group: a saved filter over endpoints."""
+    __tablename__ = "endpoint_group"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    filters: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class OAuthConsumer(Base):
+    """OS-OAUTH1 consumer (registration only; the OAuth1 flow is not served)."""
+    __tablename__ = "oauth_consumer"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class DomainConfig(Base):
+    """Per-domain identity driver options (Keystone's domain configuration API)."""
+    __tablename__ = "domain_config"
+    domain_id: Mapped[str] = mapped_column(String(64), ForeignKey("project.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    group: Mapped[str] = mapped_column(String(255), primary_key=True)
+    option: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON)  # {"v": <value>} keeps ints as ints

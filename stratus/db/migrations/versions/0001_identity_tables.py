@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 19:29:40.200044
+Create Date: 2026-11-21 19:37:45.327738
 """
 from alembic import op
 import sqlalchemy as sa
@@ -28,6 +28,13 @@ def upgrade() -> None:
     with op.batch_alter_table('credential', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_credential_user_id'), ['user_id'], unique=False)
 
+    op.create_table('endpoint_group',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('description', sa.Text(), nullable=True),
+    sa.Column('filters', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
     op.create_table('group',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -40,6 +47,13 @@ def upgrade() -> None:
     with op.batch_alter_table('group', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_group_domain_id'), ['domain_id'], unique=False)
 
+    op.create_table('oauth_consumer',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('description', sa.Text(), nullable=True),
+    sa.Column('secret_hash', sa.String(length=128), nullable=False),
+    sa.Column('extra', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
     op.create_table('policy',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('type', sa.String(length=255), nullable=False),
@@ -158,6 +172,14 @@ def upgrade() -> None:
         batch_op.create_index('ix_assignment_actor', ['actor_id'], unique=False)
         batch_op.create_index('ix_assignment_target', ['target_id'], unique=False)
 
+    op.create_table('domain_config',
+    sa.Column('domain_id', sa.String(length=64), nullable=False),
+    sa.Column('group', sa.String(length=255), nullable=False),
+    sa.Column('option', sa.String(length=255), nullable=False),
+    sa.Column('value', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['domain_id'], ['project.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('domain_id', 'group', 'option')
+    )
     op.create_table('endpoint',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('service_id', sa.String(length=64), nullable=False),
@@ -210,6 +232,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_endpoint_service_id'))
 
     op.drop_table('endpoint')
+    op.drop_table('domain_config')
     with op.batch_alter_table('assignment', schema=None) as batch_op:
         batch_op.drop_index('ix_assignment_target')
         batch_op.drop_index('ix_assignment_actor')
@@ -238,10 +261,12 @@ def downgrade() -> None:
 
     op.drop_table('project')
     op.drop_table('policy')
+    op.drop_table('oauth_consumer')
     with op.batch_alter_table('group', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_group_domain_id'))
 
     op.drop_table('group')
+    op.drop_table('endpoint_group')
     with op.batch_alter_table('credential', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_credential_user_id'))
 
