@@ -12,7 +12,7 @@ from stratus.common import errors
 from stratus.db.models import identity as m
 from stratus.identity import assignments
 from stratus.identity.passwords import verify_password
-from stratus.identity.tokens import Payload, TokenNotFound, TokenService
+from stratus.identity.tokens import Payload, TokenNotFound, TokenService, trust_usable
 
 AUTH_FAILED = "The request you have made requires authentication."
 
@@ -129,7 +129,14 @@ def _scope(s, scope) -> dict:
                                          "{\"all\": true} is supported.")
         return {"system": True}
     if "OS-TRUST:trust" in scope:
-        raise errors.NotImplementedYet("Trusts (OS-TRUST) are not implemented.")
+        ref = scope["OS-TRUST:trust"]
+        if not isinstance(ref, dict) or not ref.get("id"):
+            raise errors.ValidationError("Invalid input for field 'auth.scope.OS-TRUST:trust': "
+                                         "id required.")
+        trust = s.get(m.Trust, str(ref["id"]))
+        if not trust_usable(trust):
+            raise errors.Unauthorized(AUTH_FAILED)
+        return {"trust": trust}
     raise errors.ValidationError("Invalid input for field 'auth.scope'.")
 
 
@@ -157,6 +164,8 @@ def authenticate(s, tokens: TokenService, body) -> Payload:
         except TokenNotFound:
             raise errors.Unauthorized(AUTH_FAILED) from None
         parent = vt.payload
+        if parent.trust_id:
+            raise errors.Forbidden("A token created from a trust cannot be rescoped.")
         if parent.app_cred_id:
             raise errors.Forbidden("A token created with an application credential cannot be "
                                    "rescoped.")
@@ -204,6 +213,8 @@ def authenticate(s, tokens: TokenService, body) -> Payload:
     if scope.get("system") and not assignments.effective_role_ids(s, user.id, system=True):
         raise errors.Unauthorized(f"User {user.id} has no access to the system.")
 
+    if scope.get("trust") is not None:
+        return _trust_payload(s, tokens, user, scope["trust"], methods, parent)
     used = sorted(set(methods) | (set(parent.methods) if parent else set()))
     expires = None
     if app_cred is not None and app_cred.expires_at:
@@ -212,3 +223,24 @@ def authenticate(s, tokens: TokenService, body) -> Payload:
         user.id, used, project_id=proj.id if proj is not None else None,
         domain_id=dom.id if dom is not None else None, system=bool(scope.get("system")),
         app_cred_id=app_cred.id if app_cred else None, parent=parent, expires_at=expires)
+
+
+def _trust_payload(s, tokens: TokenService, user: m.User, trust: m.Trust, methods, parent):
+    if user.id != trust.trustee_user_id:
+        raise errors.Forbidden(f"User {user.id} is not the trustee of trust {trust.id}.")
+    if trust.remaining_uses is not None:
+        if trust.remaining_uses <= 0:
+            raise errors.Unauthorized(AUTH_FAILED)
+        trust.remaining_uses -= 1
+    proj = s.get(m.Project, trust.project_id) if trust.project_id else None
+    if proj is None or not proj.enabled:
+        raise errors.Unauthorized(AUTH_FAILED)
+    held = assignments.effective_role_ids(s, trust.trustor_user_id, project=proj)
+    if not set(trust.roles) & held:
+        raise errors.Forbidden("The trustor no longer holds any role delegated by the trust.")
+    expires = trust.expires_at.replace(tzinfo=dt.timezone.utc).timestamp() \
+        if trust.expires_at else None
+    used = sorted(set(methods) | (set(parent.methods) if parent else set()))
+    return tokens.new_payload(trust.trustor_user_id if trust.impersonation else user.id, used,
+                              project_id=proj.id, trust_id=trust.id, parent=parent,
+                              expires_at=expires)

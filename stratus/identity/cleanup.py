@@ -15,6 +15,7 @@ def project_deleted(s, project_id: str) -> None:
     s.execute(delete(m.ApplicationCredential)
               .where(m.ApplicationCredential.project_id == project_id))
     s.execute(delete(m.Credential).where(m.Credential.project_id == project_id))
+    s.execute(delete(m.Trust).where(m.Trust.project_id == project_id))
     s.execute(update(m.User).where(m.User.default_project_id == project_id)
               .values(default_project_id=None))
     tok.revoke(s, project_id=project_id)
@@ -25,6 +26,8 @@ def user_deleted(s, user_id: str) -> None:
     s.execute(delete(m.GroupMembership).where(m.GroupMembership.user_id == user_id))
     s.execute(delete(m.ApplicationCredential).where(m.ApplicationCredential.user_id == user_id))
     s.execute(delete(m.Credential).where(m.Credential.user_id == user_id))
+    s.execute(delete(m.Trust).where((m.Trust.trustor_user_id == user_id) |
+                                    (m.Trust.trustee_user_id == user_id)))
     tok.revoke(s, user_id=user_id)
 
 

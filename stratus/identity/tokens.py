@@ -49,18 +49,19 @@ class Payload:
     domain_id: str | None = None
     system: bool = False
     app_cred_id: str | None = None
+    trust_id: str | None = None
 
     def pack(self) -> bytes:
         scope = ("p", self.project_id) if self.project_id else ("d", self.domain_id) \
             if self.domain_id else ("s", "all") if self.system else ("u", None)
         return json.dumps([PAYLOAD_VERSION, self.user_id, self.methods, scope[0], scope[1],
                            round(self.expires_at, 6), round(self.issued_at, 6), self.audit_ids,
-                           self.app_cred_id], separators=(",", ":")).encode()
+                           self.app_cred_id, self.trust_id], separators=(",", ":")).encode()
 
     @classmethod
     def unpack(cls, raw: bytes) -> "Payload":
         try:
-            v, user_id, methods, kind, scope_id, exp, iat, audit, app = json.loads(raw)
+            v, user_id, methods, kind, scope_id, exp, iat, audit, app, trust = json.loads(raw)
         except (ValueError, TypeError):
             raise TokenNotFound("unreadable token payload") from None
         if v != PAYLOAD_VERSION:
@@ -68,7 +69,7 @@ class Payload:
         return cls(user_id=user_id, methods=methods, expires_at=exp, issued_at=iat,
                    audit_ids=audit, project_id=scope_id if kind == "p" else None,
                    domain_id=scope_id if kind == "d" else None, system=kind == "s",
-                   app_cred_id=app)
+                   app_cred_id=app, trust_id=trust)
 
 
 @dataclass
@@ -79,6 +80,7 @@ class ValidatedToken:
     domain: dict | None = None        # {'id','name'}
     roles: list[dict] = field(default_factory=list)  # [{'id','name'}]
     app_cred: dict | None = None
+    trust: dict | None = None
     is_domain: bool = False
 
     @property
@@ -103,7 +105,8 @@ class TokenService:
         return self.keys.encrypt(payload.pack())
 
     def new_payload(self, user_id: str, methods: list[str], *, project_id=None, domain_id=None,
-                    system=False, app_cred_id=None, parent: Payload | None = None,
+                    system=False, app_cred_id=None, trust_id=None,
+                    parent: Payload | None = None,
                     expires_at: float | None = None) -> Payload:
         now = time.time()
         exp = now + self.expiration
@@ -116,7 +119,7 @@ class TokenService:
             audit.append(parent.audit_ids[-1] if len(parent.audit_ids) > 1 else parent.audit_ids[0])
         return Payload(user_id=user_id, methods=methods, expires_at=exp, issued_at=now,
                        audit_ids=audit, project_id=project_id, domain_id=domain_id,
-                       system=system, app_cred_id=app_cred_id)
+                       system=system, app_cred_id=app_cred_id, trust_id=trust_id)
 
     # -- validation ---------------------------------------------------------
     def forget(self) -> None:
@@ -209,11 +212,37 @@ class TokenService:
                 raise TokenNotFound("application credential deleted")
             role_ids &= set(ac.roles)
             vt.app_cred = {"id": ac.id, "name": ac.name, "restricted": not ac.unrestricted}
+        if p.trust_id:
+            role_ids = trust_roles(s, p, vt)
         vt.roles = [{"id": r.id, "name": r.name}
                     for r in assignments.token_roles(s, role_ids)]
         if (p.project_id or p.domain_id or p.system) and not vt.roles:
             raise TokenNotFound("user has no role on the token's scope")
         return vt
+
+
+def trust_usable(trust, now: dt.datetime | None = None) -> bool:
+    now = now or dt.datetime.utcnow()
+    return trust is not None and (trust.expires_at is None or trust.expires_at > now)
+
+
+def trust_roles(s, p: Payload, vt: ValidatedToken) -> set[str]:
+    """A trust token carries the trust's roles that the trustor still holds."""
+    trust = s.get(m.Trust, p.trust_id)
+    if not trust_usable(trust) or trust.project_id != p.project_id:
+        raise TokenNotFound("trust deleted or expired")
+    if p.user_id not in (trust.trustor_user_id, trust.trustee_user_id):
+        raise TokenNotFound("token user is not part of the trust")
+    trustor = s.get(m.User, trust.trustor_user_id)
+    if trustor is None or not trustor.enabled:
+        raise TokenNotFound("trustor missing or disabled")
+    proj = s.get(m.Project, trust.project_id)
+    held = assignments.effective_role_ids(s, trustor.id, project=proj)
+    vt.trust = {"id": trust.id, "impersonation": trust.impersonation,
+                "trustee_user": {"id": trust.trustee_user_id},
+                "trustor_user": {"id": trust.trustor_user_id}}
+    return assignments.implied_closure(s, set(trust.roles)) & held
+
 
 
 def revoke(session, *, issued_before: dt.datetime | None = None, **match) -> None:

@@ -43,7 +43,7 @@ def test_payload_round_trip_for_every_scope():
     base = dict(user_id="u", methods=["password"], expires_at=10.5, issued_at=1.25,
                 audit_ids=["a"])
     for scope in ({"project_id": "p"}, {"domain_id": "d"}, {"system": True}, {},
-                  {"project_id": "p", "app_cred_id": "ac"}):
+                  {"project_id": "p", "app_cred_id": "ac"}, {"project_id": "p", "trust_id": "t"}):
         p = Payload(**base, **scope)
         assert Payload.unpack(p.pack()) == p
 

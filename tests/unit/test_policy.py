@@ -858,7 +858,7 @@ SELF_SERVICE = {
     "identity:change_password", "identity:revoke_token",
     "identity:create_credential", "identity:update_credential", "identity:delete_credential",
     "identity:create_application_credential", "identity:delete_application_credential",
-    "identity:delete_access_rule",
+    "identity:delete_access_rule", "identity:create_trust", "identity:delete_trust",
 }
 ADMIN_ONLY_RESOURCES = ("user", "role", "project", "domain", "group", "grant", "domain_role",
                         "implied_role", "region", "service", "endpoint", "policy")
@@ -875,6 +875,7 @@ def everything_is_mine(creds):
             "user": mine, "group": {"id": "g", "domain_id": dom}, "domain": {"id": dom}, "domain_id": dom,
             "role": {"id": "r", "name": "member", "domain_id": None},
             "credential": {"user_id": user}, "token": {"user_id": user},
+            "trust": {"trustor_user_id": user, "trustee_user_id": user},
         },
     }
 
@@ -890,7 +891,7 @@ def test_write_rule_classification():
 @pytest.mark.parametrize("rule", API_RULES)
 def test_admin_can_do_everything(engine, rule):
     admin = PERSONAS["admin"]
-    if rule == "identity:create_application_credential":
+    if rule in ("identity:create_application_credential", "identity:create_trust"):
         # upstream: only for oneself, even for admins (it carries the creator's roles)
         assert not engine.enforce(rule, FOREIGN, admin)
         assert engine.enforce(rule, everything_is_mine(admin), admin)
@@ -902,7 +903,7 @@ def test_admin_can_do_everything(engine, rule):
 @pytest.mark.parametrize("rule", API_RULES)
 def test_is_admin_flag_is_admin(engine, rule):
     creds = dict(PERSONAS["unscoped"], is_admin=True)
-    if rule != "identity:create_application_credential":
+    if rule not in ("identity:create_application_credential", "identity:create_trust"):
         assert engine.enforce(rule, FOREIGN, creds)
 
 

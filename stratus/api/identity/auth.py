@@ -25,6 +25,8 @@ def token_body(req, vt: tok.ValidatedToken, with_catalog: bool) -> dict:
         body["roles"] = vt.roles
     if vt.app_cred is not None:
         body["application_credential"] = vt.app_cred
+    if vt.trust is not None:
+        body["OS-TRUST:trust"] = vt.trust
     if with_catalog and (vt.project or vt.domain or p.system):
         with req.db.session() as s:
             body["catalog"] = catalog.build(s)

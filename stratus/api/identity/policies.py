@@ -259,6 +259,26 @@ RULES: list[Rule] = [
     Rule("identity:update_policy", ADMIN, "Update policy.", NONE),
     Rule("identity:delete_policy", ADMIN, "Delete policy.", NONE),
 
+    # -- OS-TRUST (/v3/OS-TRUST/trusts); target {'target': {'trust': <trust>}} --------
+    Rule("identity:create_trust", "user_id:%(target.trust.trustor_user_id)s",
+         "Create a trust (only the trustor, for itself).", "{'target': {'trust': trust}}"),
+    Rule("identity:list_trusts", ADMIN_OR_READER, "List every trust.", NONE),
+    Rule("identity:list_trusts_for_trustor",
+         _or(ADMIN_OR_READER, "user_id:%(target.trust.trustor_user_id)s"),
+         "List the trusts a user granted.", "{'target': {'trust': {'trustor_user_id'}}}"),
+    Rule("identity:list_trusts_for_trustee",
+         _or(ADMIN_OR_READER, "user_id:%(target.trust.trustee_user_id)s"),
+         "List the trusts granted to a user.", "{'target': {'trust': {'trustee_user_id'}}}"),
+    Rule("identity:get_trust", _or(ADMIN_OR_READER, "user_id:%(target.trust.trustor_user_id)s",
+                                   "user_id:%(target.trust.trustee_user_id)s"),
+         "Show a trust (trustor, trustee or reader).", "{'target': {'trust': trust}}"),
+    Rule("identity:list_roles_for_trust", "rule:identity:get_trust",
+         "List the roles a trust delegates.", "{'target': {'trust': trust}}"),
+    Rule("identity:get_role_for_trust", "rule:identity:get_trust",
+         "Show or check one delegated role.", "{'target': {'trust': trust}}"),
+    Rule("identity:delete_trust", _or(ADMIN, "user_id:%(target.trust.trustor_user_id)s"),
+         "Delete a trust (trustor or admin).", "{'target': {'trust': trust}}"),
+
     # -- domain configuration (/v3/domains/{domain_id}/config) ----------------------
     Rule("identity:create_domain_config", ADMIN, "Create domain configuration.", NONE),
     Rule("identity:get_domain_config", ADMIN_OR_READER, "Show domain configuration.", NONE),

@@ -221,3 +221,17 @@ class DomainConfig(Base):
     group: Mapped[str] = mapped_column(String(255), primary_key=True)
     option: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[dict] = mapped_column(JSON)  # {"v": <value>} keeps ints as ints
+
+
+class Trust(Base):
+    """OS-TRUST: the trustor delegates some of its roles on a project to the trustee."""
+    __tablename__ = "trust"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    trustor_user_id: Mapped[str] = mapped_column(String(64), index=True)
+    trustee_user_id: Mapped[str] = mapped_column(String(64), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(64))
+    impersonation: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    remaining_uses: Mapped[int | None] = mapped_column(Integer)
+    roles: Mapped[list] = mapped_column(JSON, default=list)
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)
