@@ -111,7 +111,9 @@ class RouteTable:
         return self.add(path, ["HEAD"], auth)
 
     def routes(self, service: str) -> list[Route]:
-        return [Route(e.path, _endpoint(e, service), methods=e.methods) for e in self.entries]
+        # Starlette lets a GET route answer HEAD too, so explicit HEAD handlers go first.
+        ordered = sorted(self.entries, key=lambda e: 0 if e.methods == ["HEAD"] else 1)
+        return [Route(e.path, _endpoint(e, service), methods=e.methods) for e in ordered]
 
 
 def to_response(result: Any) -> Response:

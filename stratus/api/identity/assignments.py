@@ -243,6 +243,10 @@ def list_role_assignments(req):
         rows = list(s.scalars(select(m.Assignment)))
         entries = [_entry(a, set(world.projects)) for a in rows]
         selected = ra.select_entries(entries, world, f, effective)
+        if effective:  # domain-specific roles only ever stand for what they imply
+            domain_roles = set(s.scalars(select(m.Role.id).where(m.Role.domain_id !=
+                                                                 m.NULL_DOMAIN)))
+            selected = [e for e in selected if e.role_id not in domain_roles]
         names = c.bool_query(req, "include_names") or False
         return {"role_assignments": [_render(req, s, e, names) for e in selected],
                 "links": c.collection_links(req)}

@@ -30,8 +30,6 @@ def token_body(req, vt: tok.ValidatedToken, with_catalog: bool) -> dict:
     if with_catalog and (vt.project or vt.domain or p.system):
         with req.db.session() as s:
             body["catalog"] = catalog.build(s)
-    elif with_catalog:
-        body["catalog"] = []
     return {"token": body}
 
 

@@ -209,13 +209,16 @@ def update(req, s, p: m.Project, ref: dict) -> None:
                               f"entry found with name {p.name}.") from None
 
 
+def _ref(p: m.Project) -> dict:
+    return {"id": p.id, "domain_id": None if p.is_domain else p.domain_id}
+
+
 @routes.patch("/v3/projects/{project_id}")
 def update_project(req):
     ref = c.validate(req.json(), "project", UPDATE)
     with req.db.session() as s:
-        p = c.get_or_404(s, m.Project, req.path_params["project_id"], "project", is_domain=False)
-        req.authorize("identity:update_project", {"target": {"project": {
-            "id": p.id, "domain_id": p.domain_id}}})
+        p = c.get_or_404(s, m.Project, req.path_params["project_id"], "project")
+        req.authorize("identity:update_project", {"target": {"project": _ref(p)}})
         update(req, s, p, ref)
         return {"project": to_dict(req, s, p)}
 
@@ -223,11 +226,17 @@ def update_project(req):
 @routes.delete("/v3/projects/{project_id}")
 def delete_project(req):
     with req.db.session() as s:
-        p = c.get_or_404(s, m.Project, req.path_params["project_id"], "project", is_domain=False)
-        req.authorize("identity:delete_project", {"target": {"project": {
-            "id": p.id, "domain_id": p.domain_id}}})
+        p = c.get_or_404(s, m.Project, req.path_params["project_id"], "project")
+        req.authorize("identity:delete_project", {"target": {"project": _ref(p)}})
         if (p.extra or {}).get("options", {}).get("immutable"):
             raise errors.Forbidden(f"Project {p.id} is immutable.")
+        if p.is_domain:  # a project acting as a domain is deleted as a domain
+            if p.enabled:
+                raise errors.Forbidden("Cannot delete a domain that is enabled, please disable "
+                                       "it first.")
+            cleanup.domain_deleted(s, p.id)
+            s.delete(p)
+            return 204, None
         if _subtree(s, p.id):
             raise errors.Forbidden(f"Cannot delete the project {p.id} since it is not a leaf "
                                    "in the hierarchy.")

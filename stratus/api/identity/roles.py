@@ -155,8 +155,8 @@ def create_implied(req):
         prior, implied = _pair(req, s, "identity:create_implied_role")
         if implied.name in PROHIBITED_IMPLIED:
             raise errors.Forbidden(f"{implied.name} may not be an implied role.")
-        if implied.domain_id != m.NULL_DOMAIN:
-            raise errors.Forbidden("A domain-specific role cannot be implied.")
+        if prior.domain_id == m.NULL_DOMAIN and implied.domain_id != m.NULL_DOMAIN:
+            raise errors.Forbidden("A global role cannot imply a domain-specific role.")
         if prior.id == implied.id:
             raise errors.ValidationError("A role cannot imply itself.")
         from stratus.identity.assignments import implied_closure
