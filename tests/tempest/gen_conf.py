@@ -36,7 +36,7 @@ FEATURES = {
     'security_compliance': False,    # PCI-DSS lockout/password history
     'immutable_user_source': False,  # must stay False with dynamic creds
     # OS-INHERIT is implemented (test_inherits 6/6 pass); OS-EC2 is not.
-    'api_extensions': ['OS-INHERIT'],
+    'api_extensions': ['OS-INHERIT', 'OS-EC2'],
 }
 
 # Services tempest must not expect in the catalog / try to use.

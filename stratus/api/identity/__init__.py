@@ -5,14 +5,14 @@ from starlette.applications import Starlette
 
 from stratus.api import errors as api_errors
 from stratus.api.identity import (app_creds, assignments, auth, catalog, credentials,
-                                  domain_config, domains, extensions, groups, project_tags,
+                                  domain_config, domains, ec2_credentials, extensions, groups, project_tags,
                                   projects, roles, trusts, users, versions)
 from stratus.api.identity.policies import IDENTITY_POLICY_DEFAULTS
 from stratus.api.routing import http_exception_handler
 
 SERVICE = api_errors.IDENTITY
 MODULES = [versions, auth, domains, projects, project_tags, users, groups, roles,
-           assignments, catalog, credentials, app_creds, domain_config, extensions,
+           assignments, catalog, credentials, ec2_credentials, app_creds, domain_config, extensions,
            trusts]
 
 

@@ -279,6 +279,17 @@ RULES: list[Rule] = [
     Rule("identity:delete_trust", _or(ADMIN, "user_id:%(target.trust.trustor_user_id)s"),
          "Delete a trust (trustor or admin).", "{'target': {'trust': trust}}"),
 
+    # -- OS-EC2 (/v3/users/{user_id}/credentials/OS-EC2) -----------------------------
+    Rule("identity:ec2_create_credential", _or(ADMIN, "user_id:%(user_id)s"),
+         "Create an EC2 credential (for oneself).", "{'user_id': <URL user>}"),
+    Rule("identity:ec2_list_credentials", _or(ADMIN_OR_READER, "user_id:%(user_id)s"),
+         "List a user's EC2 credentials.", "{'user_id': <URL user>}"),
+    Rule("identity:ec2_get_credential", _or(ADMIN_OR_READER,
+                                            "user_id:%(target.credential.user_id)s"),
+         "Show an EC2 credential.", "{'target': {'credential': {'user_id'}}}"),
+    Rule("identity:ec2_delete_credential", _or(ADMIN, "user_id:%(target.credential.user_id)s"),
+         "Delete an EC2 credential.", "{'target': {'credential': {'user_id'}}}"),
+
     # -- domain configuration (/v3/domains/{domain_id}/config) ----------------------
     Rule("identity:create_domain_config", ADMIN, "Create domain configuration.", NONE),
     Rule("identity:get_domain_config", ADMIN_OR_READER, "Show domain configuration.", NONE),
