@@ -142,7 +142,9 @@ def _endpoint(entry: _Entry, service: str):
             runtime = request.scope["stratus.runtime"]
             ctx = request.scope["stratus.context"]
             if entry.auth:
-                await run_in_threadpool(runtime.authenticate, ctx, request.headers)
+                path = request.url.path[len(service) + 1:] or "/"
+                await run_in_threadpool(runtime.authenticate, ctx, request.headers, service,
+                                        request.method, path)
             result = await run_in_threadpool(entry.handler, ApiRequest(request, body, service))
             response = to_response(result)
         except errors.APIError as exc:

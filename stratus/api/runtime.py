@@ -9,6 +9,7 @@ from stratus.common import errors
 from stratus.common.config import Config
 from stratus.common.policy import PolicyEngine
 from stratus.db.base import Database
+from stratus.identity import access_rules
 from stratus.identity.fernet import KeyRepository
 from stratus.identity.tokens import TokenNotFound, TokenService
 
@@ -36,8 +37,11 @@ class Runtime:
         scheme = request.url.scheme
         return f"{scheme}://{host}" if host else self.conf.public_endpoint
 
-    def authenticate(self, ctx: RequestContext, headers) -> None:
-        """Fill ``ctx`` from the X-Auth-Token header or raise 401."""
+    def authenticate(self, ctx: RequestContext, headers, service: str | None = None,
+                     method: str = "GET", path: str = "/") -> None:
+        """Fill ``ctx`` from the X-Auth-Token header or raise 401.  A token from
+        an application credential with access rules is accepted only for the
+        (service, method, path) its rules allow, as keystonemiddleware does."""
         if ctx.authenticated:
             return
         token = headers.get("x-auth-token")
@@ -47,6 +51,10 @@ class Runtime:
             vt = self.tokens.validate(token)
         except TokenNotFound:
             raise errors.Unauthorized("The request you have made requires authentication.") from None
+        rules = (vt.app_cred or {}).get("access_rules")
+        if rules and not access_rules.allowed(rules, service or "", method, path):
+            raise errors.Unauthorized(f"The application credential's access rules do not "
+                                      f"allow {method} {path} on {service}.")
         fill_context(ctx, token, vt)
 
     def authorize(self, service: str, rule: str, target: dict, ctx: RequestContext) -> None:

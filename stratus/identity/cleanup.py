@@ -26,6 +26,7 @@ def user_deleted(s, user_id: str) -> None:
     s.execute(delete(m.GroupMembership).where(m.GroupMembership.user_id == user_id))
     s.execute(delete(m.ApplicationCredential).where(m.ApplicationCredential.user_id == user_id))
     s.execute(delete(m.Credential).where(m.Credential.user_id == user_id))
+    s.execute(delete(m.AccessRule).where(m.AccessRule.user_id == user_id))
     s.execute(delete(m.Trust).where((m.Trust.trustor_user_id == user_id) |
                                     (m.Trust.trustee_user_id == user_id)))
     tok.revoke(s, user_id=user_id)

@@ -212,6 +212,11 @@ class TokenService:
                 raise TokenNotFound("application credential deleted")
             role_ids &= set(ac.roles)
             vt.app_cred = {"id": ac.id, "name": ac.name, "restricted": not ac.unrestricted}
+            if ac.access_rules:
+                rules = [s.get(m.AccessRule, i) for i in ac.access_rules]
+                vt.app_cred["access_rules"] = [
+                    {"id": r.id, "service": r.service, "path": r.path, "method": r.method}
+                    for r in rules if r is not None]
         if p.trust_id:
             role_ids = trust_roles(s, p, vt)
         vt.roles = [{"id": r.id, "name": r.name}

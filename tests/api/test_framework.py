@@ -134,3 +134,34 @@ def test_restart_keeps_data_and_passwords(tmp_path):
         names = [p["name"] for p in client2.get("/identity/v3/projects",
                                                 headers={"x-auth-token": token}).json()["projects"]]
         assert "kept" in names
+
+
+def test_application_credential_access_rules_are_enforced(cloud):
+    client, token, _ = cloud
+    h = {"x-auth-token": token}
+    me = client.get("/identity/v3/auth/tokens",
+                    headers={**h, "x-subject-token": token}).json()["token"]["user"]["id"]
+    r = client.post(f"/identity/v3/users/{me}/application_credentials", headers=h, json={
+        "application_credential": {"name": "narrow", "access_rules": [
+            {"service": "identity", "method": "GET", "path": "/v3/auth/projects"}]}})
+    assert r.status_code == 201, r.text
+    ac = r.json()["application_credential"]
+    assert [{k: v for k, v in x.items() if k != "id"} for x in ac["access_rules"]] == [
+        {"service": "identity", "method": "GET", "path": "/v3/auth/projects"}]
+    r = client.post("/identity/v3/auth/tokens", json={"auth": {"identity": {
+        "methods": ["application_credential"],
+        "application_credential": {"id": ac["id"], "secret": ac["secret"]}}}})
+    assert r.status_code == 201, r.text
+    narrow = {"x-auth-token": r.headers["x-subject-token"]}
+    assert client.get("/identity/v3/auth/projects", headers=narrow).status_code == 200
+    assert client.get("/identity/v3/projects", headers=narrow).status_code == 401
+    assert client.delete(f"/identity/v3/users/{me}/application_credentials/{ac['id']}",
+                         headers=narrow).status_code == 401
+    # the rule is shared and cannot be deleted while an application credential uses it
+    rule_id = ac["access_rules"][0]["id"]
+    assert client.delete(f"/identity/v3/users/{me}/access_rules/{rule_id}",
+                         headers=h).status_code == 403
+    assert client.delete(f"/identity/v3/users/{me}/application_credentials/{ac['id']}",
+                         headers=h).status_code == 204
+    assert client.delete(f"/identity/v3/users/{me}/access_rules/{rule_id}",
+                         headers=h).status_code == 204

@@ -31,7 +31,7 @@ FEATURES = {
     'api_v2_admin': False,
     'api_v3': True,
     'trust': True,                   # OS-TRUST (admin/v3/test_trusts)
-    'access_rules': False,           # app-cred access rules: 501
+    'access_rules': True,            # app-cred access rules
     'domain_specific_drivers': False,
     'security_compliance': False,    # PCI-DSS lockout/password history
     'immutable_user_source': False,  # must stay False with dynamic creds

@@ -193,6 +193,21 @@ class ApplicationCredential(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     unrestricted: Mapped[bool] = mapped_column(Boolean, default=False)
     roles: Mapped[list] = mapped_column(JSON, default=list)
+    access_rules: Mapped[list] = mapped_column(JSON, default=list)  # AccessRule ids
+
+
+class AccessRule(Base):
+    """What a token from an application credential may call: service type,
+    HTTP method and a path pattern (``*`` one segment, ``**`` any)."""
+    __tablename__ = "access_rule"
+    __table_args__ = (UniqueConstraint("user_id", "service", "path", "method",
+                                       name="uq_access_rule"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), ForeignKey("user.id", ondelete="CASCADE"),
+                                         index=True)
+    service: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(16))
 
 
 class EndpointGroup(Base):

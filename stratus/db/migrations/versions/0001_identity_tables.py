@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 19:43:50.124626
+Create Date: 2026-11-21 19:57:30.319583
 """
 from alembic import op
 import sqlalchemy as sa
@@ -157,6 +157,19 @@ def upgrade() -> None:
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_domain_id'), ['domain_id'], unique=False)
 
+    op.create_table('access_rule',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.String(length=64), nullable=False),
+    sa.Column('service', sa.String(length=64), nullable=False),
+    sa.Column('path', sa.String(length=255), nullable=False),
+    sa.Column('method', sa.String(length=16), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id', 'service', 'path', 'method', name='uq_access_rule')
+    )
+    with op.batch_alter_table('access_rule', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_access_rule_user_id'), ['user_id'], unique=False)
+
     op.create_table('application_credential',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
@@ -167,6 +180,7 @@ def upgrade() -> None:
     sa.Column('expires_at', sa.DateTime(), nullable=True),
     sa.Column('unrestricted', sa.Boolean(), nullable=False),
     sa.Column('roles', sa.JSON(), nullable=False),
+    sa.Column('access_rules', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('user_id', 'name', name='uq_app_cred_user_name')
@@ -255,6 +269,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_application_credential_user_id'))
 
     op.drop_table('application_credential')
+    with op.batch_alter_table('access_rule', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_access_rule_user_id'))
+
+    op.drop_table('access_rule')
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_domain_id'))
 
