@@ -10,11 +10,20 @@ from sqlalchemy import select
 
 from stratus.common import errors
 from stratus.db.models import identity as m
-from stratus.identity import assignments
+from stratus.identity import assignments, compliance
 from stratus.identity.passwords import verify_password
 from stratus.identity.tokens import Payload, TokenNotFound, TokenService, trust_usable
 
 AUTH_FAILED = "The request you have made requires authentication."
+
+
+class PasswordFailed(errors.Unauthorized):
+    """A wrong password for an existing user: the caller records it for lockout
+    in its own transaction (this one is rolled back)."""
+
+    def __init__(self, user_id: str):
+        super().__init__(AUTH_FAILED)
+        self.user_id = user_id
 
 
 def _obj(d, key, where) -> dict:
@@ -37,7 +46,7 @@ def _domain_ref(s, ref: dict, where: str) -> m.Project:
     return dom
 
 
-def _password_user(s, pw: dict) -> m.User:
+def _password_user(s, conf, pw: dict) -> m.User:
     user_ref = _obj(pw, "user", "auth.identity.password.user")
     password = user_ref.get("password")
     if not isinstance(password, str):
@@ -55,10 +64,17 @@ def _password_user(s, pw: dict) -> m.User:
     else:
         raise errors.ValidationError(
             "Invalid input for field 'auth.identity.password.user': id or name required.")
-    if user is None or not verify_password(password, user.password_hash):
+    if user is None:
         raise errors.Unauthorized(AUTH_FAILED)
+    if compliance.locked_out(conf, user):
+        raise errors.Unauthorized(f"The account is locked for user: {user.id}.")
+    if not verify_password(password, user.password_hash):
+        raise PasswordFailed(user.id)
     if not user.enabled:
         raise errors.Unauthorized(AUTH_FAILED)
+    if compliance.inactive(conf, user):
+        raise errors.Unauthorized(f"The account is disabled for user: {user.id}.")
+    compliance.record_success(conf, user)
     if user.password_expires_at and user.password_expires_at < dt.datetime.utcnow():
         raise errors.Unauthorized("The password is expired and needs to be changed for user: "
                                   f"{user.id}.")
@@ -140,7 +156,7 @@ def _scope(s, scope) -> dict:
     raise errors.ValidationError("Invalid input for field 'auth.scope'.")
 
 
-def authenticate(s, tokens: TokenService, body) -> Payload:
+def authenticate(s, conf, tokens: TokenService, body) -> Payload:
     if not isinstance(body, dict):
         raise errors.ValidationError("The request body must be a JSON object.")
     auth = _obj(body, "auth", "auth")
@@ -162,7 +178,10 @@ def authenticate(s, tokens: TokenService, body) -> Payload:
         try:
             vt = tokens.validate(str(ref.get("id") or ""))
         except TokenNotFound:
-            raise errors.Unauthorized(AUTH_FAILED) from None
+            # Keystone answers an unknown, expired or revoked token here with 404.
+            raise errors.NotFound("Could not find token: the token in "
+                                  "auth.identity.token.id is invalid, expired or revoked.") \
+                from None
         parent = vt.payload
         if parent.trust_id:
             raise errors.Forbidden("A token created from a trust cannot be rescoped.")
@@ -177,7 +196,7 @@ def authenticate(s, tokens: TokenService, body) -> Payload:
         if user is None or not user.enabled:
             raise errors.Unauthorized(AUTH_FAILED)
     else:
-        user = _password_user(s, _obj(identity, "password", "auth.identity.password"))
+        user = _password_user(s, conf, _obj(identity, "password", "auth.identity.password"))
 
     if app_cred is not None:
         if auth.get("scope") not in (None, "unscoped") and \

@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -88,6 +89,15 @@ class ValidatedToken:
         return time.time() >= self.payload.expires_at
 
 
+class _Event(NamedTuple):
+    issued_before: dt.datetime
+    audit_id: str | None
+    audit_chain_id: str | None
+    user_id: str | None
+    project_id: str | None
+    domain_id: str | None
+
+
 class TokenService:
     def __init__(self, db, keys: KeyRepository, expiration: int, cache_time: int = 300,
                  allow_expired_window: int = 172800):
@@ -97,7 +107,7 @@ class TokenService:
         self.cache_time = cache_time
         self.allow_expired_window = allow_expired_window
         self._cache: dict[str, tuple[int, float, ValidatedToken]] = {}
-        self._events: tuple[int, list[m.RevocationEvent]] = (-1, [])
+        self._events: tuple[int, list[_Event]] = (-1, [])
         self._lock = threading.Lock()
 
     # -- issuing ------------------------------------------------------------
@@ -156,8 +166,12 @@ class TokenService:
         if cached_rev != rev:
             horizon = dt.datetime.utcnow() - dt.timedelta(
                 seconds=self.expiration + self.allow_expired_window + 60)
-            events = list(s.scalars(select(m.RevocationEvent)
-                                    .where(m.RevocationEvent.revoked_at >= horizon)))
+            # Plain tuples, not ORM rows: the rows would be expired by the
+            # rollback that follows a rejected token, and unusable afterwards.
+            events = [_Event(e.issued_before, e.audit_id, e.audit_chain_id, e.user_id,
+                             e.project_id, e.domain_id)
+                      for e in s.scalars(select(m.RevocationEvent)
+                                         .where(m.RevocationEvent.revoked_at >= horizon))]
             self._events = (rev, events)
         issued = dt.datetime.utcfromtimestamp(p.issued_at)
         for e in events:

@@ -33,11 +33,31 @@ FEATURES = {
     'trust': True,                   # OS-TRUST (admin/v3/test_trusts)
     'access_rules': True,            # app-cred access rules
     'domain_specific_drivers': False,
-    'security_compliance': False,    # PCI-DSS lockout/password history
+    'security_compliance': True,     # PCI-DSS lockout/password history
     'immutable_user_source': False,  # must stay False with dynamic creds
     # OS-INHERIT is implemented (test_inherits 6/6 pass); OS-EC2 is not.
     'api_extensions': ['OS-INHERIT', 'OS-EC2'],
 }
+
+# Security-compliance settings: the server started by run.sh gets them in its
+# stratus.conf ([security_compliance]) and tempest gets them in [identity], so
+# both sides agree.  A server you start yourself needs the same values.
+SECURITY = {
+    'lockout_failure_attempts': 2,
+    'lockout_duration': 5,
+    'unique_last_password_count': 2,
+    'minimum_password_age': 0,
+}
+
+
+def server_conf():
+    """The stratus.conf a server under Tempest needs."""
+    lines = ['[security_compliance]']
+    lines += ['%s = %s' % (k, v) for k, v in SECURITY.items()]
+    # Cheap bcrypt: Tempest creates hundreds of users.
+    lines += ['', '[identity]', 'password_hash_rounds = 4']
+    return '\n'.join(lines) + '\n'
+
 
 # Services tempest must not expect in the catalog / try to use.
 SERVICES = ['nova', 'neutron', 'glance', 'cinder', 'swift', 'horizon']
@@ -151,6 +171,10 @@ def build_conf(cloud, features, log_dir=None, log_file='tempest.log',
         'use_system_token': 'False',
         'disable_ssl_certificate_validation':
             str(not cloud.get('verify', True)),
+        'user_lockout_failure_attempts': str(SECURITY['lockout_failure_attempts']),
+        'user_lockout_duration': str(SECURITY['lockout_duration']),
+        'user_unique_last_password_count': str(SECURITY['unique_last_password_count']),
+        'user_minimum_password_age': str(SECURITY['minimum_password_age']),
     }
 
     fe = dict(FEATURES)
@@ -172,6 +196,9 @@ def build_conf(cloud, features, log_dir=None, log_file='tempest.log',
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
+    if argv is None and sys.argv[1:] == ['--server-conf'] or argv == ['--server-conf']:
+        sys.stdout.write(server_conf())
+        return 0
     p.add_argument('clouds_yaml')
     p.add_argument('cloud', nargs='?', default='stratus')
     p.add_argument('-o', '--output', default='-',

@@ -120,6 +120,8 @@ if [ -z "$state_dir" ]; then
     tmp_state=$(mktemp -d "${TMPDIR:-/tmp}/stratus-tempest.XXXXXX")
     state_dir=$tmp_state
     echo "run.sh: starting stratus on 127.0.0.1:$port (state $state_dir)"
+    "$PY" "$HERE/gen_conf.py" --server-conf >"$state_dir/stratus.conf" ||
+        die "cannot write $state_dir/stratus.conf"
     up_args=(up --state-dir "$state_dir" --port "$port")
     # don't touch ~/.config/openstack/clouds.yaml if the server supports that
     if "$VENV/bin/stratus" up --help 2>/dev/null | grep -q -- --no-user-clouds; then

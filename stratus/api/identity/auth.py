@@ -5,7 +5,7 @@ from stratus.api.identity.common import link
 from stratus.api.routing import RouteTable
 from stratus.common import errors
 from stratus.db.models import identity as m
-from stratus.identity import assignments, authentication, catalog, tokens as tok
+from stratus.identity import assignments, authentication, catalog, compliance, tokens as tok
 
 routes = RouteTable()
 
@@ -35,8 +35,16 @@ def token_body(req, vt: tok.ValidatedToken, with_catalog: bool) -> dict:
 
 @routes.post("/v3/auth/tokens", auth=False)
 def issue_token(req):
-    with req.db.session() as s:
-        payload = authentication.authenticate(s, req.runtime.tokens, req.json())
+    body = req.json()
+    try:
+        with req.db.session() as s:
+            payload = authentication.authenticate(s, req.conf, req.runtime.tokens, body)
+    except authentication.PasswordFailed as exc:
+        with req.db.session() as s:
+            user = s.get(m.User, exc.user_id)
+            if user is not None:
+                compliance.record_failure(req.conf, user)
+        raise
     token = req.runtime.tokens.issue(payload)
     try:
         vt = req.runtime.tokens.validate(token)

@@ -88,7 +88,7 @@ def update_group(req):
             s.flush()
         except IntegrityError:
             raise errors.Conflict(f"Conflict occurred attempting to store group - Duplicate "
-                                  f"entry found with name {g.name}.") from None
+                                  f"entry found with name {ref.get('name')}.") from None
         return {"group": to_dict(req, g)}
 
 

@@ -59,12 +59,14 @@ def create(req, s, ref: dict) -> m.Project:
     if ref.get("parent_id"):
         parent = s.get(m.Project, ref["parent_id"])
         if parent is None:
-            raise errors.NotFound(f"Could not find project: {ref['parent_id']}.")
+            raise errors.ValidationError(f"Invalid input for field 'project.parent_id': "
+                                         f"could not find project {ref['parent_id']}.")
     domain_id = ref.get("domain_id") or (parent.domain_id if parent and not parent.is_domain
                                          else parent.id if parent else default_domain(req))
     dom = s.get(m.Project, domain_id)
     if dom is None or not dom.is_domain:
-        raise errors.NotFound(f"Could not find domain: {domain_id}.")
+        raise errors.ValidationError(f"Invalid input for field 'project.domain_id': could not "
+                                     f"find domain {domain_id}.")
     if parent is not None and (parent.id if parent.is_domain else parent.domain_id) != domain_id:
         raise errors.ValidationError("Cannot create project: its parent is in another domain.")
     if parent is not None and not parent.enabled and not parent.is_domain:
@@ -206,7 +208,7 @@ def update(req, s, p: m.Project, ref: dict) -> None:
         s.flush()
     except IntegrityError:
         raise errors.Conflict(f"Conflict occurred attempting to store project - Duplicate "
-                              f"entry found with name {p.name}.") from None
+                              f"entry found with name {ref.get('name')}.") from None
 
 
 def _ref(p: m.Project) -> dict:

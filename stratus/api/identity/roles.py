@@ -116,7 +116,7 @@ def update_role(req):
             s.flush()
         except IntegrityError:
             raise errors.Conflict(f"Conflict occurred attempting to store role - Duplicate "
-                                  f"entry found with name {r.name}.") from None
+                                  f"entry found with name {ref.get('name')}.") from None
         return {"role": to_dict(req, r)}
 
 

@@ -11,8 +11,8 @@ from stratus.api.identity.projects import to_dict as project_dict
 from stratus.api.routing import RouteTable
 from stratus.common import errors
 from stratus.db.models import identity as m
-from stratus.identity import assignments, cleanup, tokens as tok
-from stratus.identity.passwords import hash_password, verify_password
+from stratus.identity import assignments, cleanup, compliance, tokens as tok
+from stratus.identity.passwords import verify_password
 
 routes = RouteTable()
 PASSWORD = {"type": ["string", "null"], "maxLength": 4096}
@@ -71,13 +71,12 @@ def create_user(req):
                    enabled=ref.get("enabled", True),
                    default_project_id=ref.get("default_project_id"),
                    description=ref.get("description"), options=ref.get("options") or {},
-                   extra={k: v for k, v in ref.items() if k not in FIELDS},
-                   password_hash=hash_password(ref["password"],
-                                               req.conf.identity.password_hash_rounds)
-                   if ref.get("password") is not None else None)
+                   extra={k: v for k, v in ref.items() if k not in FIELDS})
         s.add(u)
         try:
             s.flush()
+            if ref.get("password") is not None:
+                compliance.set_password(s, req.conf, u, ref["password"], by_admin=True)
         except IntegrityError:
             raise errors.Conflict(f"Conflict occurred attempting to store user - Duplicate "
                                   f"entry found with name {ref['name']} at domain ID "
@@ -128,17 +127,18 @@ def update_user(req):
             if not ref["enabled"] and u.enabled:
                 tok.revoke(s, user_id=u.id)
             u.enabled = ref["enabled"]
+        if "enabled" in ref and ref["enabled"]:
+            u.failed_auth_count, u.failed_auth_at = 0, None  # re-enabling unlocks
+            u.last_active_at = dt.datetime.utcnow()  # not instantly "inactive" again
         if "password" in ref:
-            u.password_hash = hash_password(ref["password"], req.conf.identity.password_hash_rounds) \
-                if ref["password"] is not None else None
-            u.password_expires_at = None
+            compliance.set_password(s, req.conf, u, ref["password"], by_admin=True)
             tok.revoke(s, user_id=u.id)
         u.extra = {**(u.extra or {}), **{k: v for k, v in ref.items() if k not in FIELDS}}
         try:
             s.flush()
         except IntegrityError:
             raise errors.Conflict(f"Conflict occurred attempting to store user - Duplicate "
-                                  f"entry found with name {u.name}.") from None
+                                  f"entry found with name {ref.get('name')}.") from None
         return {"user": to_dict(req, u)}
 
 
@@ -156,12 +156,14 @@ def delete_user(req):
 def change_password(req):
     ref = c.validate(req.json(), "user", CHANGE_PASSWORD)
     with req.db.session() as s:
-        u = _get(s, req)
+        u = s.get(m.User, req.path_params["user_id"])
+        if u is None:  # upstream authenticates first: an unknown user is a 401
+            raise errors.Unauthorized("The original password is incorrect.")
         req.authorize("identity:change_password", _target(u))
         if not verify_password(ref["original_password"], u.password_hash):
             raise errors.Unauthorized("The original password is incorrect.")
-        u.password_hash = hash_password(ref["password"], req.conf.identity.password_hash_rounds)
-        u.password_expires_at = None
+        compliance.check_self_service(s, req.conf, u, ref["password"])
+        compliance.set_password(s, req.conf, u, ref["password"], by_admin=False)
         # Every token issued before now stops working, the caller's included.
         tok.revoke(s, user_id=u.id)
     return 204, None

@@ -59,6 +59,21 @@ class User(Base):
     extra: Mapped[dict] = mapped_column(JSON, default=dict)
     options: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # security compliance: lockout counter and password age
+    failed_auth_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_auth_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    password_created_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_active_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class PasswordHistory(Base):
+    """Earlier password hashes, for ``unique_last_password_count``."""
+    __tablename__ = "password_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), ForeignKey("user.id", ondelete="CASCADE"),
+                                         index=True)
+    password_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Group(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 19:57:30.319583
+Create Date: 2026-11-21 19:58:32.294514
 """
 from alembic import op
 import sqlalchemy as sa
@@ -151,6 +151,10 @@ def upgrade() -> None:
     sa.Column('extra', sa.JSON(), nullable=False),
     sa.Column('options', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('failed_auth_count', sa.Integer(), nullable=False),
+    sa.Column('failed_auth_at', sa.DateTime(), nullable=True),
+    sa.Column('password_created_at', sa.DateTime(), nullable=True),
+    sa.Column('last_active_at', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('domain_id', 'name', name='uq_user_domain_name')
     )
@@ -230,6 +234,17 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['prior_role_id'], ['role.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('prior_role_id', 'implied_role_id')
     )
+    op.create_table('password_history',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('user_id', sa.String(length=64), nullable=False),
+    sa.Column('password_hash', sa.String(length=128), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('password_history', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_password_history_user_id'), ['user_id'], unique=False)
+
     op.create_table('project_tag',
     sa.Column('project_id', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
@@ -254,6 +269,10 @@ def downgrade() -> None:
 
     op.drop_table('user_group_membership')
     op.drop_table('project_tag')
+    with op.batch_alter_table('password_history', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_password_history_user_id'))
+
+    op.drop_table('password_history')
     op.drop_table('implied_role')
     with op.batch_alter_table('endpoint', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_endpoint_service_id'))
