@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-DEBS="python3 python3-venv python3-dev gcc make iproute2 procps"
+DEBS="python3 python3-venv python3-dev gcc make iproute2 procps curl"
 missing=""
 for p in $DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -41,19 +41,6 @@ CREATE = c.entity_schema({"name": c.NAME_255, "description": c.DESCRIPTION,
                          required=["name"], extra=False)
 
 
-def _parse_time(value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise errors.ValidationError(f"Invalid input for field 'expires_at': {value!r} is not "
-                                     "an ISO 8601 time.") from None
-    if t.tzinfo is not None:
-        t = t.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return t
-
-
 def rule_dict(r: m.AccessRule) -> dict:
     return {"id": r.id, "service": r.service, "path": r.path, "method": r.method}
 
@@ -120,7 +107,7 @@ def create_app_cred(req):
             raise errors.Forbidden(f"You do not hold the role {r.get('id') or r.get('name')} "
                                    "on this project.")
         wanted.append(match[0])
-    expires = _parse_time(ref.get("expires_at"))
+    expires = c.parse_time("application_credential.expires_at", ref.get("expires_at"))
     if expires is not None and expires < dt.datetime.utcnow():
         raise errors.ValidationError("Invalid input for field 'expires_at': it is in the past.")
     secret = ref.get("secret") or base64.urlsafe_b64encode(os.urandom(48)).rstrip(b"=").decode()

@@ -2,6 +2,7 @@
 list filtering."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -107,3 +108,24 @@ def truncate(req, items: list) -> tuple[list, bool]:
 
 def exists(session, q) -> bool:
     return session.execute(select(q.exists())).scalar()
+
+
+def parse_time(field: str, value: str | None) -> dt.datetime | None:
+    """An ISO 8601 time from a request body as naive UTC; 400 naming the field."""
+    if value is None:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        raise errors.ValidationError(f"Invalid input for field '{field}': {value!r} is not an "
+                                     "ISO 8601 time.") from None
+    return t.astimezone(dt.timezone.utc).replace(tzinfo=None) if t.tzinfo else t
+
+
+def listing(req, key: str, rows: list, render) -> dict:
+    """A Keystone list body, truncated to ``[identity] list_limit`` if set."""
+    items, truncated = truncate(req, rows)
+    body = {key: [render(r) for r in items], "links": collection_links(req)}
+    if truncated:
+        body["truncated"] = True
+    return body

@@ -67,12 +67,7 @@ def list_domains(req):
     with req.db.session() as s:
         q = select(m.Project).where(m.Project.is_domain.is_(True))
         q = c.apply_filters(q, m.Project, req, ["name", "enabled"]).order_by(m.Project.name)
-        items, truncated = c.truncate(req, list(s.scalars(q)))
-        body = {"domains": [to_dict(req, s, d) for d in items],
-                "links": c.collection_links(req)}
-        if truncated:
-            body["truncated"] = True
-        return body
+        return c.listing(req, "domains", list(s.scalars(q)), lambda d: to_dict(req, s, d))
 
 
 def _get(req, s) -> m.Project:

@@ -57,11 +57,8 @@ def list_groups(req):
     req.authorize("identity:list_groups", {"target": {"group": {"domain_id": req.ctx.domain_id}}})
     with req.db.session() as s:
         q = c.apply_filters(select(m.Group), m.Group, req, ["name", "domain_id"])
-        items, truncated = c.truncate(req, list(s.scalars(q.order_by(m.Group.name))))
-        body = {"groups": [to_dict(req, g) for g in items], "links": c.collection_links(req)}
-        if truncated:
-            body["truncated"] = True
-        return body
+        return c.listing(req, "groups", list(s.scalars(q.order_by(m.Group.name))),
+                         lambda g: to_dict(req, g))
 
 
 @routes.get("/v3/groups/{group_id}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 
 from stratus.api.identity import common as c
-from stratus.api.identity.projects import TAG, tags_of
+from stratus.api.identity.projects import tags_of
 from stratus.api.routing import RouteTable
 from stratus.common import errors
 from stratus.db.models import identity as m

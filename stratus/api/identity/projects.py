@@ -128,12 +128,7 @@ def list_projects(req):
         q = select(m.Project).where(m.Project.is_domain.is_(is_domain))
         q = c.apply_filters(q, m.Project, req, ["name", "enabled", "parent_id", "domain_id"])
         q = _tag_filter(q, req).order_by(m.Project.name)
-        items, truncated = c.truncate(req, list(s.scalars(q)))
-        body = {"projects": [to_dict(req, s, p) for p in items],
-                "links": c.collection_links(req)}
-        if truncated:
-            body["truncated"] = True
-        return body
+        return c.listing(req, "projects", list(s.scalars(q)), lambda p: to_dict(req, s, p))
 
 
 def _subtree(s, root_id: str) -> list[m.Project]:

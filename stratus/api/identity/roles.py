@@ -78,11 +78,7 @@ def list_roles(req):
     with req.db.session() as s:
         q = select(m.Role).where(m.Role.domain_id == (domain_id or m.NULL_DOMAIN))
         q = c.apply_filters(q, m.Role, req, ["name"]).order_by(m.Role.name)
-        items, truncated = c.truncate(req, list(s.scalars(q)))
-        body = {"roles": [to_dict(req, r) for r in items], "links": c.collection_links(req)}
-        if truncated:
-            body["truncated"] = True
-        return body
+        return c.listing(req, "roles", list(s.scalars(q)), lambda r: to_dict(req, r))
 
 
 @routes.get("/v3/roles/{role_id}")

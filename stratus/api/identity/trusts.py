@@ -29,17 +29,6 @@ CREATE = c.entity_schema({"trustor_user_id": c.ID, "trustee_user_id": c.ID,
                          required=["trustor_user_id", "trustee_user_id", "impersonation"])
 
 
-def parse_time(field: str, value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise errors.ValidationError(f"Invalid input for field '{field}': {value!r} is not an "
-                                     "ISO 8601 time.") from None
-    return t.astimezone(dt.timezone.utc).replace(tzinfo=None) if t.tzinfo else t
-
-
 def to_dict(req, s, t: m.Trust, with_roles: bool = True) -> dict:
     d = {"id": t.id, "trustor_user_id": t.trustor_user_id, "trustee_user_id": t.trustee_user_id,
          "project_id": t.project_id, "impersonation": t.impersonation,
@@ -67,7 +56,7 @@ def create_trust(req):
         raise errors.NotImplementedYet("Trust redelegation is not supported.")
     if req.ctx.token is not None and req.ctx.token.trust is not None:
         raise errors.Forbidden("A trust token cannot create another trust.")
-    expires = parse_time("trust.expires_at", ref.get("expires_at"))
+    expires = c.parse_time("trust.expires_at", ref.get("expires_at"))
     if expires is not None and expires <= dt.datetime.utcnow():
         raise errors.ValidationError("Invalid input for field 'trust.expires_at': it is in the "
                                      "past.")

@@ -89,11 +89,8 @@ def list_users(req):
     req.authorize("identity:list_users", {"target": {"domain_id": req.ctx.domain_id}})
     with req.db.session() as s:
         q = c.apply_filters(select(m.User), m.User, req, ["name", "enabled", "domain_id"])
-        items, truncated = c.truncate(req, list(s.scalars(q.order_by(m.User.name))))
-        body = {"users": [to_dict(req, u) for u in items], "links": c.collection_links(req)}
-        if truncated:
-            body["truncated"] = True
-        return body
+        return c.listing(req, "users", list(s.scalars(q.order_by(m.User.name))),
+                         lambda u: to_dict(req, u))
 
 
 def _get(s, req) -> m.User:
