@@ -2,9 +2,29 @@
 enabled service with its enabled endpoints, in every region registered."""
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import select
 
 from stratus.db.models import identity as m
+from stratus.identity import revision
+
+_cache: dict[int, list[dict]] = {}
+_lock = threading.Lock()
+
+
+def cached(session) -> list[dict]:
+    """The catalog, rebuilt only when the identity revision has moved (any
+    change to services, endpoints or regions bumps it).  Shared: callers
+    serialize it and must not change it."""
+    rev = revision.current(session)
+    hit = _cache.get(rev)
+    if hit is None:
+        hit = build(session)
+        with _lock:
+            _cache.clear()
+            _cache[rev] = hit
+    return hit
 
 
 def build(session) -> list[dict]:

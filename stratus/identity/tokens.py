@@ -111,8 +111,15 @@ class TokenService:
         self._lock = threading.Lock()
 
     # -- issuing ------------------------------------------------------------
-    def issue(self, payload: Payload) -> str:
-        return self.keys.encrypt(payload.pack())
+    def issue(self, payload: Payload) -> tuple[str, ValidatedToken]:
+        """Encrypt a new token and describe it (without decrypting it again);
+        the description is cached like a validated token."""
+        token = self.keys.encrypt(payload.pack())
+        with self.db.session() as s:
+            rev = revision.current(s)
+            vt = self._build(s, payload)
+        self._remember(token, rev, time.time(), vt)
+        return token, vt
 
     def new_payload(self, user_id: str, methods: list[str], *, project_id=None, domain_id=None,
                     system=False, app_cred_id=None, trust_id=None,
@@ -155,11 +162,14 @@ class TokenService:
                 raise TokenNotFound("token expired")
             self._check_revoked(s, rev, payload)
             vt = self._build(s, payload)
+        self._remember(token, rev, now, vt)
+        return vt
+
+    def _remember(self, token: str, rev: int, now: float, vt: ValidatedToken) -> None:
         with self._lock:
             if len(self._cache) > 50_000:
                 self._cache.clear()
             self._cache[token] = (rev, now + self.cache_time, vt)
-        return vt
 
     def _check_revoked(self, s, rev: int, p: Payload) -> None:
         cached_rev, events = self._events

@@ -29,7 +29,7 @@ def token_body(req, vt: tok.ValidatedToken, with_catalog: bool) -> dict:
         body["OS-TRUST:trust"] = vt.trust
     if with_catalog and (vt.project or vt.domain or p.system):
         with req.db.session() as s:
-            body["catalog"] = catalog.build(s)
+            body["catalog"] = catalog.cached(s)
     return {"token": body}
 
 
@@ -45,10 +45,9 @@ def issue_token(req):
             if user is not None:
                 compliance.record_failure(req.conf, user)
         raise
-    token = req.runtime.tokens.issue(payload)
     try:
-        vt = req.runtime.tokens.validate(token)
-    except tok.TokenNotFound:
+        token, vt = req.runtime.tokens.issue(payload)
+    except tok.TokenNotFound:  # e.g. the last role vanished between the two reads
         raise errors.Unauthorized(authentication.AUTH_FAILED) from None
     return 201, token_body(req, vt, "nocatalog" not in req.query), {"X-Subject-Token": token}
 
@@ -100,7 +99,7 @@ def auth_catalog(req):
     if not (req.ctx.project_id or req.ctx.domain_id or req.ctx.system_scope):
         raise errors.Forbidden("The service catalog requires a scoped token.")
     with req.db.session() as s:
-        return {"catalog": catalog.build(s), "links": link(req, "/v3/auth/catalog")}
+        return {"catalog": catalog.cached(s), "links": link(req, "/v3/auth/catalog")}
 
 
 def _project_ref(req, p: m.Project) -> dict:
