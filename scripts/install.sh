@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything Stratus needs on a fresh Debian 12 machine (run as root).
 # Idempotent: re-running only fills in what is missing.
-#   scripts/install.sh          runtime: Debian packages, .venv, the stratus package
-#   scripts/install.sh --test   also the test clients (openstack CLI, openstacksdk, tempest, pytest)
+#   scripts/install.sh          Debian packages, .venv, the stratus package and the
+#                               clients a user needs (openstack CLI, openstacksdk)
+#   scripts/install.sh --test   also the test tools (pytest, tempest)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_test=0
@@ -23,14 +24,24 @@ if [ ! -x .venv/bin/python ]; then
   $PY -m venv .venv
 fi
 stamp=.venv/.stratus-installed
-sum=$(cat pyproject.toml requirements.txt requirements-test.txt constraints.txt | sha256sum | cut -c1-16)
+sum=$(cat pyproject.toml requirements*.txt constraints.txt | sha256sum | cut -c1-16)
+log=.venv/install.log
 if [ ! -f "$stamp" ] || ! grep -q "runtime $sum" "$stamp"; then
-  .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
-  .venv/bin/pip install -q -c constraints.txt -r requirements.txt
-  .venv/bin/pip install -q --no-deps -e .
+  echo "installing Stratus and the openstack client into .venv (log: $log)"
+  if ! { .venv/bin/pip install -q -c constraints.txt -r requirements.txt -r requirements-client.txt &&
+         .venv/bin/pip install -q --no-deps -e .; } >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    echo "install failed; full log in $log" >&2
+    exit 1
+  fi
   echo "runtime $sum" >> "$stamp"
 fi
 if [ $want_test = 1 ] && ! grep -q "test $sum" "$stamp"; then
-  .venv/bin/pip install -q -c constraints.txt -r requirements-test.txt
+  echo "installing the test tools into .venv (log: $log)"
+  if ! .venv/bin/pip install -q -c constraints.txt -r requirements-test.txt >>"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    echo "install failed; full log in $log" >&2
+    exit 1
+  fi
   echo "test $sum" >> "$stamp"
 fi
