@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 
 import uvicorn
@@ -44,7 +45,9 @@ def run(args) -> int:
                                      else " and ~/.config/openstack/clouds.yaml") + ". Try:")
     if args.no_user_clouds:
         print(f"  export OS_CLIENT_CONFIG_FILE={clouds_path}")
-    print("  export OS_CLOUD=stratus; openstack token issue")
+    client = os.path.join(sys.prefix, "bin", "openstack")
+    client = client if os.path.exists(client) else "openstack"
+    print(f"  export OS_CLOUD=stratus; {client} token issue")
     print("Press Ctrl-C to stop.", flush=True)
     LOG.info("prepared in %.2fs", time.monotonic() - started)
     uvicorn.run(app, host=conf.api.bind_host, port=conf.api.bind_port, log_level="warning",
