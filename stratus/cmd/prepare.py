@@ -7,11 +7,13 @@ import json
 import os
 
 import yaml
+from sqlalchemy import select
 
 from stratus.api.app import SERVICES
 from stratus.common.config import Config
 from stratus.db import migrate
 from stratus.db.base import Database
+from stratus.db.models.identity import Region
 from stratus.identity.bootstrap import bootstrap
 from stratus.identity.fernet import KeyRepository
 
@@ -32,15 +34,18 @@ def _save_credentials(conf: Config, creds: dict) -> None:
     os.replace(path + ".tmp", path)
 
 
-def clouds(conf: Config, creds: dict) -> dict:
+def clouds(conf: Config, creds: dict, regions: list[str] | None = None) -> dict:
+    """clouds.yaml entries; ``regions`` (own region first) are the choices
+    ``--os-region-name`` accepts."""
     auth_url = f"{conf.public_endpoint}/identity/v3"
+    own = conf.DEFAULT.region_name
+    regions = [own] + sorted(r for r in (regions or []) if r != own)
 
     def cloud(user, project):
         return {"auth": {"auth_url": auth_url, "username": user, "password": creds[user],
                          "project_name": project, "user_domain_name": "Default",
                          "project_domain_name": "Default"},
-                "region_name": conf.DEFAULT.region_name, "identity_api_version": 3,
-                "interface": "public"}
+                "regions": regions, "identity_api_version": 3, "interface": "public"}
     system = cloud("admin", None)
     del system["auth"]["project_name"], system["auth"]["project_domain_name"]
     system["auth"]["system_scope"] = "all"
@@ -74,6 +79,7 @@ def prepare(conf: Config, user_clouds: bool = False) -> str:
         with db.session() as s:
             res = bootstrap(s, conf, [(t, n, f"{base}/{p}") for p, t, n, _ in SERVICES],
                             admin_password=creds.get("admin"), demo_password=creds.get("demo"))
+            regions = list(s.scalars(select(Region.id)))
     finally:
         db.dispose()
     if res.admin_password:
@@ -84,7 +90,7 @@ def prepare(conf: Config, user_clouds: bool = False) -> str:
         raise RuntimeError("the bootstrap users exist but their passwords are not in "
                            f"{conf.state_path}/credentials.json; set [bootstrap] passwords")
     _save_credentials(conf, creds)
-    doc = clouds(conf, creds)
+    doc = clouds(conf, creds, regions)
     path = os.path.join(conf.state_path, "clouds.yaml")
     write_clouds_yaml(path, doc)
     if user_clouds:
