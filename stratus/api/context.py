@@ -21,6 +21,7 @@ class RequestContext:
     role_ids: list[str] = field(default_factory=list)
     audit_ids: list[str] = field(default_factory=list)
     token: Any = None  # stratus.identity.tokens.ValidatedToken
+    identity_revision: int | None = None  # read once per request
 
     @property
     def authenticated(self) -> bool:

@@ -47,8 +47,10 @@ class Runtime:
         token = headers.get("x-auth-token")
         if not token:
             raise errors.Unauthorized("The request you have made requires authentication.")
+        if ctx.identity_revision is None:
+            ctx.identity_revision = self.tokens.revision()
         try:
-            vt = self.tokens.validate(token)
+            vt = self.tokens.validate(token, rev=ctx.identity_revision)
         except TokenNotFound:
             raise errors.Unauthorized("The request you have made requires authentication.") from None
         rules = (vt.app_cred or {}).get("access_rules")

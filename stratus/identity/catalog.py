@@ -7,20 +7,19 @@ import threading
 from sqlalchemy import select
 
 from stratus.db.models import identity as m
-from stratus.identity import revision
 
 _cache: dict[int, list[dict]] = {}
 _lock = threading.Lock()
 
 
-def cached(session) -> list[dict]:
-    """The catalog, rebuilt only when the identity revision has moved (any
-    change to services, endpoints or regions bumps it).  Shared: callers
-    serialize it and must not change it."""
-    rev = revision.current(session)
+def cached(db, rev: int) -> list[dict]:
+    """The catalog at identity revision ``rev``, rebuilt only when the revision
+    has moved (any change to services, endpoints or regions bumps it).
+    Shared: callers serialize it and must not change it."""
     hit = _cache.get(rev)
     if hit is None:
-        hit = build(session)
+        with db.session() as s:
+            hit = build(s)
         with _lock:
             _cache.clear()
             _cache[rev] = hit

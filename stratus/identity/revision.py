@@ -54,5 +54,6 @@ def bump(session: Session) -> None:
         session.flush()
 
 
-def current(session: Session) -> int:
-    return session.execute(select(m.Revision.value).where(m.Revision.name == NAME)).scalar() or 0
+def current(conn) -> int:
+    """The revision, read through a Session or a Connection."""
+    return conn.execute(select(m.Revision.value).where(m.Revision.name == NAME)).scalar() or 0

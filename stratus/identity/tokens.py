@@ -143,16 +143,25 @@ class TokenService:
         with self._lock:
             self._cache.clear()
 
-    def validate(self, token: str, allow_expired: bool = False) -> ValidatedToken:
-        """Raises TokenNotFound if the token is not (or no longer) valid."""
+    def revision(self) -> int:
+        """The identity revision now, in one autocommit round trip."""
+        with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            return revision.current(c)
+
+    def validate(self, token: str, allow_expired: bool = False,
+                 rev: int | None = None) -> ValidatedToken:
+        """Raises TokenNotFound if the token is not (or no longer) valid.
+        ``rev``: the identity revision already read for this request, if any;
+        a cached answer is used only if it was made at that revision."""
         if not token or len(token) > 8192:
             raise TokenNotFound("empty or oversized token")
+        if rev is None:
+            rev = self.revision()
+        hit = self._cache.get(token)
+        now = time.time()
+        if hit and hit[0] == rev and hit[1] > now and (allow_expired or not hit[2].expired):
+            return hit[2]
         with self.db.session() as s:
-            rev = revision.current(s)
-            hit = self._cache.get(token)
-            now = time.time()
-            if hit and hit[0] == rev and hit[1] > now and (allow_expired or not hit[2].expired):
-                return hit[2]
             try:
                 payload = Payload.unpack(self.keys.decrypt(token))
             except InvalidToken:

@@ -10,6 +10,12 @@ from stratus.identity import assignments, authentication, catalog, compliance, t
 routes = RouteTable()
 
 
+def _revision(req) -> int:
+    if req.ctx.identity_revision is None:
+        req.ctx.identity_revision = req.runtime.tokens.revision()
+    return req.ctx.identity_revision
+
+
 def token_body(req, vt: tok.ValidatedToken, with_catalog: bool) -> dict:
     p = vt.payload
     body = {"methods": p.methods, "user": vt.user, "audit_ids": p.audit_ids,
@@ -28,8 +34,7 @@ def token_body(req, vt: tok.ValidatedToken, with_catalog: bool) -> dict:
     if vt.trust is not None:
         body["OS-TRUST:trust"] = vt.trust
     if with_catalog and (vt.project or vt.domain or p.system):
-        with req.db.session() as s:
-            body["catalog"] = catalog.cached(s)
+        body["catalog"] = catalog.cached(req.db, _revision(req))
     return {"token": body}
 
 
@@ -58,7 +63,8 @@ def _subject(req) -> tok.ValidatedToken:
         raise errors.ValidationError("X-Subject-Token header is required.")
     allow_expired = req.query.get("allow_expired", "").lower() in ("1", "true", "yes")
     try:
-        return req.runtime.tokens.validate(subject, allow_expired=allow_expired)
+        return req.runtime.tokens.validate(subject, allow_expired=allow_expired,
+                                           rev=_revision(req))
     except tok.TokenNotFound:
         raise errors.NotFound(f"Could not find token: {subject[:16]}...") from None
 
@@ -98,8 +104,8 @@ def revoke_token(req):
 def auth_catalog(req):
     if not (req.ctx.project_id or req.ctx.domain_id or req.ctx.system_scope):
         raise errors.Forbidden("The service catalog requires a scoped token.")
-    with req.db.session() as s:
-        return {"catalog": catalog.cached(s), "links": link(req, "/v3/auth/catalog")}
+    return {"catalog": catalog.cached(req.db, _revision(req)),
+            "links": link(req, "/v3/auth/catalog")}
 
 
 def _project_ref(req, p: m.Project) -> dict:
