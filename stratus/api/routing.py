@@ -53,6 +53,8 @@ class ApiRequest:
             self._json = json.loads(self.body_bytes)
         except (ValueError, UnicodeDecodeError) as exc:
             raise errors.ValidationError(f"Malformed request body: {exc}") from None
+        except RecursionError:
+            raise errors.ValidationError("Malformed request body: nested too deeply.") from None
         return self._json
 
     @property

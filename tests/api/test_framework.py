@@ -76,6 +76,13 @@ def test_oversized_body_is_413_and_malformed_json_400(cloud):
     assert r.status_code == 413
     r = client.post("/identity/v3/projects", headers={"x-auth-token": token}, content=b"{nope")
     assert r.status_code == 400 and "Malformed" in r.json()["error"]["message"]
+    deep = b"[" * 100_000 + b"]" * 100_000
+    r = client.post("/identity/v3/projects", headers={"x-auth-token": token}, content=deep)
+    assert r.status_code == 400 and "deeply" in r.json()["error"]["message"]
+    invalid_utf8 = b'{"project": {"name": "' + bytes([0xff, 0xfe]) + b'"}}'
+    r = client.post("/identity/v3/projects", headers={"x-auth-token": token},
+                    content=invalid_utf8)
+    assert r.status_code == 400 and "Malformed" in r.json()["error"]["message"]
 
 
 def test_head_has_no_body(cloud):
