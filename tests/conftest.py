@@ -340,6 +340,13 @@ TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not F
           405: "Method Not Allowed", 409: "Conflict", 413: "Request Entity Too Large"}
 
 
+def ok(r: httpx.Response, status: int = 200):
+    """The response must have ``status``; returns its JSON body (None if empty)."""
+    assert r.status_code == status, f"{r.request.method} {r.request.url} -> " \
+                                    f"{r.status_code} {r.text[:500]}"
+    return r.json() if r.content else None
+
+
 def assert_error(r: httpx.Response, status: int, *mentions: str) -> dict:
     """``r`` is an OpenStack (Keystone) error: the status, a JSON body
     ``{"error": {"code", "message", "title"}}`` whose message names each of
@@ -462,3 +469,10 @@ def unique(prefix: str) -> str:
 @pytest.fixture
 def uniq():
     return unique
+
+
+@pytest.fixture
+def api(live_cloud: Cloud):
+    """Admin HTTP client on the shared server, for set-up and independent checks."""
+    with live_cloud.admin_http() as http:
+        yield http

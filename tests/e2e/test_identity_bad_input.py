@@ -17,23 +17,13 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import Cloud, assert_error, unique
+from conftest import Cloud, assert_error, ok, unique
 
 pytestmark = pytest.mark.e2e
 
 MISSING = "0123456789abcdef0123456789abcdef"   # an id nothing has
 
 
-def ok(r: httpx.Response, status: int = 200):
-    assert r.status_code == status, f"{r.request.method} {r.request.url} -> " \
-                                    f"{r.status_code} {r.text[:500]}"
-    return r.json() if r.content else None
-
-
-@pytest.fixture
-def api(live_cloud: Cloud):
-    with live_cloud.admin_http() as http:
-        yield http
 
 
 @dataclass

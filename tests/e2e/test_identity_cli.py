@@ -7,10 +7,9 @@ checks that are not the point of a test go through the API directly, and
 independent commands run concurrently."""
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from conftest import Cloud, assert_error, unique
+from conftest import Cloud, assert_error, ok, unique
 
 pytestmark = pytest.mark.e2e
 
@@ -27,17 +26,6 @@ def cli_fails(cloud: Cloud, *args, expect: str = "", **kw) -> str:
     return cp.stderr
 
 
-def ok(r: httpx.Response, status: int = 200) -> dict | None:
-    assert r.status_code == status, f"{r.request.method} {r.request.url} -> " \
-                                    f"{r.status_code} {r.text[:500]}"
-    return r.json() if r.content else None
-
-
-@pytest.fixture
-def api(live_cloud: Cloud):
-    """Admin HTTP client for set-up and independent checks."""
-    with live_cloud.admin_http() as http:
-        yield http
 
 
 def make_project(api, name: str, **extra) -> dict:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
 import pytest
 
-from conftest import Cloud, assert_error, unique
+from conftest import Cloud, assert_error, ok, unique
 
 pytestmark = pytest.mark.e2e
 
@@ -37,11 +36,6 @@ class World:
     reader_a: Persona
     roles: dict       # name -> id
 
-
-def ok(r: httpx.Response, status: int = 200):
-    assert r.status_code == status, f"{r.request.method} {r.request.url} -> " \
-                                    f"{r.status_code} {r.text[:500]}"
-    return r.json() if r.content else None
 
 
 def new_persona(cloud: Cloud, api, project: dict, role_id: str, tag: str) -> Persona:
@@ -69,11 +63,6 @@ def world(live_cloud: Cloud) -> World:
                      member_b=new_persona(live_cloud, api, b, roles["member"], "member-b"),
                      reader_a=new_persona(live_cloud, api, a, roles["reader"], "reader-a"))
 
-
-@pytest.fixture
-def api(live_cloud: Cloud):
-    with live_cloud.admin_http() as http:
-        yield http
 
 
 def snapshot(api, w: World) -> dict:

@@ -15,7 +15,7 @@ import uuid
 import httpx
 import pytest
 
-from conftest import Cloud, ServerPool, assert_error, unique
+from conftest import Cloud, ServerPool, assert_error, ok, unique
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -86,11 +86,6 @@ def pg_cloud(pg_databases, module_servers: ServerPool) -> Cloud:
     cloud.db_url = url  # type: ignore[attr-defined]
     return cloud
 
-
-def ok(r: httpx.Response, status: int = 200):
-    assert r.status_code == status, f"{r.request.method} {r.request.url} -> " \
-                                    f"{r.status_code} {r.text[:500]}"
-    return r.json() if r.content else None
 
 
 def test_db_sync_is_idempotent_on_postgres(pg_cloud: Cloud, pg_databases):
