@@ -47,10 +47,8 @@ class Runtime:
         token = headers.get("x-auth-token")
         if not token:
             raise errors.Unauthorized("The request you have made requires authentication.")
-        if ctx.identity_revision is None:
-            ctx.identity_revision = self.tokens.revision()
         try:
-            vt = self.tokens.validate(token, rev=ctx.identity_revision)
+            vt = self.tokens.validate(token, rev=self.identity_revision(ctx))
         except TokenNotFound:
             raise errors.Unauthorized("The request you have made requires authentication.") from None
         rules = (vt.app_cred or {}).get("access_rules")
@@ -58,6 +56,12 @@ class Runtime:
             raise errors.Unauthorized(f"The application credential's access rules do not "
                                       f"allow {method} {path} on {service}.")
         fill_context(ctx, token, vt)
+
+    def identity_revision(self, ctx: RequestContext) -> int:
+        """The identity revision, read once per request (see identity/revision.py)."""
+        if ctx.identity_revision is None:
+            ctx.identity_revision = self.tokens.revision()
+        return ctx.identity_revision
 
     def authorize(self, service: str, rule: str, target: dict, ctx: RequestContext) -> None:
         engine = self.policies[service]

@@ -19,7 +19,6 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
-from stratus.common import errors
 from stratus.db.models import identity as m
 from stratus.identity import assignments, revision
 from stratus.identity.fernet import InvalidToken, KeyRepository
@@ -288,6 +287,3 @@ def revoke(session, *, issued_before: dt.datetime | None = None, **match) -> Non
     at or before ``issued_before`` (default: now) stop validating."""
     session.add(m.RevocationEvent(issued_before=issued_before or dt.datetime.utcnow(), **match))
 
-
-def unauthorized(message: str = "The request you have made requires authentication.") -> errors.Unauthorized:
-    return errors.Unauthorized(message)

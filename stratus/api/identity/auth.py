@@ -11,9 +11,7 @@ routes = RouteTable()
 
 
 def _revision(req) -> int:
-    if req.ctx.identity_revision is None:
-        req.ctx.identity_revision = req.runtime.tokens.revision()
-    return req.ctx.identity_revision
+    return req.runtime.identity_revision(req.ctx)
 
 
 def token_body(req, vt: tok.ValidatedToken, with_catalog: bool) -> dict:

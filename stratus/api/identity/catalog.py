@@ -25,10 +25,6 @@ ENDPOINT = c.entity_schema({"service_id": c.ID, "interface": INTERFACE, "url": U
 ENDPOINT_UPDATE = c.entity_schema(ENDPOINT["properties"], min_properties=1)
 
 
-def _extra(ref, known):
-    return {k: v for k, v in ref.items() if k not in known}
-
-
 # -- regions ----------------------------------------------------------------------
 def region_dict(req, r: m.Region) -> dict:
     return {**(r.extra or {}), "id": r.id, "description": r.description or "",
@@ -60,7 +56,7 @@ def _create_region(req, region_id: str | None, ref: dict):
         _check_parent(s, rid, ref.get("parent_region_id"))
         r = m.Region(id=rid, description=ref.get("description") or "",
                      parent_region_id=ref.get("parent_region_id"),
-                     extra=_extra(ref, ("id", "description", "parent_region_id", "links")))
+                     extra=c.extra_of(ref, ("id", "description", "parent_region_id", "links")))
         s.add(r)
         s.flush()
         return 201, {"region": region_dict(req, r)}
@@ -111,7 +107,7 @@ def update_region(req):
             r.parent_region_id = ref["parent_region_id"]
         if "description" in ref:
             r.description = ref["description"] or ""
-        r.extra = {**(r.extra or {}), **_extra(ref, ("id", "description", "parent_region_id",
+        r.extra = {**(r.extra or {}), **c.extra_of(ref, ("id", "description", "parent_region_id",
                                                      "links"))}
         return {"region": region_dict(req, r)}
 
@@ -141,7 +137,7 @@ def create_service(req):
     req.authorize("identity:create_service", {})
     with req.db.session() as s:
         sv = m.Service(id=c.new_id(), type=ref["type"], enabled=ref.get("enabled", True),
-                       extra=_extra(ref, ("id", "type", "enabled", "links")))
+                       extra=c.extra_of(ref, ("id", "type", "enabled", "links")))
         s.add(sv)
         s.flush()
         return 201, {"service": service_dict(req, sv)}
@@ -179,7 +175,7 @@ def update_service(req):
             sv.type = ref["type"]
         if "enabled" in ref:
             sv.enabled = ref["enabled"]
-        sv.extra = {**(sv.extra or {}), **_extra(ref, ("id", "type", "enabled", "links"))}
+        sv.extra = {**(sv.extra or {}), **c.extra_of(ref, ("id", "type", "enabled", "links"))}
         return {"service": service_dict(req, sv)}
 
 
@@ -224,7 +220,7 @@ def create_endpoint(req):
         region = _endpoint_refs(s, ref)
         ep = m.Endpoint(id=c.new_id(), service_id=ref["service_id"], interface=ref["interface"],
                         url=ref["url"], region_id=region, enabled=ref.get("enabled", True),
-                        extra=_extra(ref, ENDPOINT["properties"].keys() | {"id", "links"}))
+                        extra=c.extra_of(ref, ENDPOINT["properties"].keys() | {"id", "links"}))
         s.add(ep)
         s.flush()
         return 201, {"endpoint": endpoint_dict(req, ep)}
@@ -261,7 +257,7 @@ def update_endpoint(req):
         if "region_id" in ref or "region" in ref:
             ep.region_id = region
         ep.extra = {**(ep.extra or {}),
-                    **_extra(ref, ENDPOINT["properties"].keys() | {"id", "links"})}
+                    **c.extra_of(ref, ENDPOINT["properties"].keys() | {"id", "links"})}
         return {"endpoint": endpoint_dict(req, ep)}
 
 

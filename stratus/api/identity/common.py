@@ -8,6 +8,7 @@ from typing import Any
 
 import jsonschema
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from stratus.common import errors
 
@@ -129,3 +130,19 @@ def listing(req, key: str, rows: list, render) -> dict:
     if truncated:
         body["truncated"] = True
     return body
+
+
+def extra_of(ref: dict, known) -> dict:
+    """The attributes of a request entity that are not ``known`` columns:
+    Keystone stores them as-is and echoes them back."""
+    return {k: v for k, v in ref.items() if k not in known}
+
+
+def flush_unique(s, kind: str, name, domain_id: str | None = None) -> None:
+    """Flush, turning a unique-constraint violation into Keystone's 409."""
+    try:
+        s.flush()
+    except IntegrityError:
+        where = f" at domain ID {domain_id}" if domain_id else ""
+        raise errors.Conflict(f"Conflict occurred attempting to store {kind} - Duplicate "
+                              f"entry found with name {name}{where}.") from None

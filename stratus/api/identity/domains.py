@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from stratus.api.identity import common as c
-from stratus.api.identity.projects import OPTIONS, TAGS, split_extra, tags_of, update
+from stratus.api.identity.projects import OPTIONS, TAGS, tags_of, update
 from stratus.api.routing import RouteTable
 from stratus.common import errors
 from stratus.db.models import identity as m
@@ -37,7 +36,7 @@ def create_domain(req, s, ref: dict) -> m.Project:
     d = m.Project(id=ref.get("explicit_domain_id") or c.new_id(), name=ref["name"],
                   domain_id=m.ROOT_DOMAIN, parent_id=None, is_domain=True,
                   enabled=ref.get("enabled", True), description=ref.get("description"),
-                  extra={**split_extra(ref, FIELDS), "options": ref.get("options") or {}})
+                  extra={**c.extra_of(ref, FIELDS), "options": ref.get("options") or {}})
     if s.get(m.Project, d.id) is not None:
         raise errors.Conflict(f"Conflict occurred attempting to store domain - Duplicate "
                               f"ID, {d.id}.")
@@ -45,11 +44,7 @@ def create_domain(req, s, ref: dict) -> m.Project:
     from stratus.db.models.identity import ProjectTag
     for t in ref.get("tags") or []:
         s.add(ProjectTag(project_id=d.id, name=t))
-    try:
-        s.flush()
-    except IntegrityError:
-        raise errors.Conflict(f"Conflict occurred attempting to store domain - Duplicate "
-                              f"entry found with name {ref['name']}.") from None
+    c.flush_unique(s, "domain", ref["name"])
     return d
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from stratus.api.identity import common as c
 from stratus.api.routing import RouteTable
@@ -42,13 +41,9 @@ def create_group(req):
             raise errors.NotFound(f"Could not find domain: {domain_id}.")
         g = m.Group(id=c.new_id(), name=ref["name"], domain_id=domain_id,
                     description=ref.get("description"),
-                    extra={k: v for k, v in ref.items() if k not in FIELDS})
+                    extra=c.extra_of(ref, FIELDS))
         s.add(g)
-        try:
-            s.flush()
-        except IntegrityError:
-            raise errors.Conflict(f"Conflict occurred attempting to store group - Duplicate "
-                                  f"entry found with name {ref['name']}.") from None
+        c.flush_unique(s, "group", ref["name"])
         return 201, {"group": to_dict(req, g)}
 
 
@@ -80,12 +75,8 @@ def update_group(req):
         for k in ("name", "description"):
             if k in ref:
                 setattr(g, k, ref[k])
-        g.extra = {**(g.extra or {}), **{k: v for k, v in ref.items() if k not in FIELDS}}
-        try:
-            s.flush()
-        except IntegrityError:
-            raise errors.Conflict(f"Conflict occurred attempting to store group - Duplicate "
-                                  f"entry found with name {ref.get('name')}.") from None
+        g.extra = {**(g.extra or {}), **c.extra_of(ref, FIELDS)}
+        c.flush_unique(s, "group", ref.get("name"))
         return {"group": to_dict(req, g)}
 
 

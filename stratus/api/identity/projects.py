@@ -3,7 +3,6 @@ domain as ``parent_id``, as in Keystone."""
 from __future__ import annotations
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
 from stratus.api.identity import common as c
 from stratus.api.routing import RouteTable
@@ -43,10 +42,6 @@ def to_dict(req, s, p: m.Project) -> dict:
     return d
 
 
-def split_extra(ref: dict, known: tuple) -> dict:
-    return {k: v for k, v in ref.items() if k not in known}
-
-
 def default_domain(req) -> str:
     return req.ctx.domain_id or req.conf.identity.default_domain_id
 
@@ -75,16 +70,11 @@ def create(req, s, ref: dict) -> m.Project:
     p = m.Project(id=c.new_id(), name=ref["name"], domain_id=domain_id,
                   parent_id=parent.id if parent else domain_id, is_domain=False,
                   enabled=ref.get("enabled", True), description=ref.get("description"),
-                  extra={**split_extra(ref, FIELDS), "options": ref.get("options") or {}})
+                  extra={**c.extra_of(ref, FIELDS), "options": ref.get("options") or {}})
     s.add(p)
     for t in ref.get("tags") or []:
         s.add(m.ProjectTag(project_id=p.id, name=t))
-    try:
-        s.flush()
-    except IntegrityError:
-        raise errors.Conflict(f"Conflict occurred attempting to store project - Duplicate "
-                              f"entry found with name {ref['name']} at domain ID {domain_id}.") \
-            from None
+    c.flush_unique(s, "project", ref["name"], domain_id)
     return p
 
 
@@ -193,17 +183,13 @@ def update(req, s, p: m.Project, ref: dict) -> None:
         opts = {k: v for k, v in {**(extra.get("options") or {}), **ref["options"]}.items()
                 if v is not None}
         extra["options"] = opts
-    extra.update(split_extra(ref, FIELDS))
+    extra.update(c.extra_of(ref, FIELDS))
     p.extra = extra
     if "tags" in ref:
         s.execute(delete(m.ProjectTag).where(m.ProjectTag.project_id == p.id))
         for t in ref["tags"]:
             s.add(m.ProjectTag(project_id=p.id, name=t))
-    try:
-        s.flush()
-    except IntegrityError:
-        raise errors.Conflict(f"Conflict occurred attempting to store project - Duplicate "
-                              f"entry found with name {ref.get('name')}.") from None
+    c.flush_unique(s, "project", ref.get("name"))
 
 
 def _ref(p: m.Project) -> dict:

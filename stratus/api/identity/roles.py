@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from stratus.api.identity import common as c
 from stratus.api.routing import RouteTable
@@ -60,13 +59,9 @@ def create_role(req):
         r = m.Role(id=c.new_id(), name=ref["name"], domain_id=domain_id or m.NULL_DOMAIN,
                    description=ref.get("description"),
                    options={k: v for k, v in (ref.get("options") or {}).items() if v is not None},
-                   extra={k: v for k, v in ref.items() if k not in FIELDS})
+                   extra=c.extra_of(ref, FIELDS))
         s.add(r)
-        try:
-            s.flush()
-        except IntegrityError:
-            raise errors.Conflict(f"Conflict occurred attempting to store role - Duplicate "
-                                  f"entry found with name {ref['name']}.") from None
+        c.flush_unique(s, "role", ref["name"])
         return 201, {"role": to_dict(req, r)}
 
 
@@ -107,12 +102,8 @@ def update_role(req):
         if "options" in ref:
             r.options = {k: v for k, v in {**(r.options or {}), **ref["options"]}.items()
                          if v is not None}
-        r.extra = {**(r.extra or {}), **{k: v for k, v in ref.items() if k not in FIELDS}}
-        try:
-            s.flush()
-        except IntegrityError:
-            raise errors.Conflict(f"Conflict occurred attempting to store role - Duplicate "
-                                  f"entry found with name {ref.get('name')}.") from None
+        r.extra = {**(r.extra or {}), **c.extra_of(ref, FIELDS)}
+        c.flush_unique(s, "role", ref.get("name"))
         return {"role": to_dict(req, r)}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from stratus.api.identity import common as c
 from stratus.api.identity.projects import to_dict as project_dict
@@ -71,16 +70,11 @@ def create_user(req):
                    enabled=ref.get("enabled", True),
                    default_project_id=ref.get("default_project_id"),
                    description=ref.get("description"), options=ref.get("options") or {},
-                   extra={k: v for k, v in ref.items() if k not in FIELDS})
+                   extra=c.extra_of(ref, FIELDS))
         s.add(u)
-        try:
-            s.flush()
-            if ref.get("password") is not None:
-                compliance.set_password(s, req.conf, u, ref["password"], by_admin=True)
-        except IntegrityError:
-            raise errors.Conflict(f"Conflict occurred attempting to store user - Duplicate "
-                                  f"entry found with name {ref['name']} at domain ID "
-                                  f"{domain_id}.") from None
+        c.flush_unique(s, "user", ref["name"], domain_id)
+        if ref.get("password") is not None:
+            compliance.set_password(s, req.conf, u, ref["password"], by_admin=True)
         return 201, {"user": to_dict(req, u)}
 
 
@@ -130,12 +124,8 @@ def update_user(req):
         if "password" in ref:
             compliance.set_password(s, req.conf, u, ref["password"], by_admin=True)
             tok.revoke(s, user_id=u.id)
-        u.extra = {**(u.extra or {}), **{k: v for k, v in ref.items() if k not in FIELDS}}
-        try:
-            s.flush()
-        except IntegrityError:
-            raise errors.Conflict(f"Conflict occurred attempting to store user - Duplicate "
-                                  f"entry found with name {ref.get('name')}.") from None
+        u.extra = {**(u.extra or {}), **c.extra_of(ref, FIELDS)}
+        c.flush_unique(s, "user", ref.get("name"))
         return {"user": to_dict(req, u)}
 
 
