@@ -6,24 +6,32 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from stratus.api import identity
+from stratus.api import agent, compute, identity, image, network
 from stratus.api.middleware.access_log import AccessLogMiddleware
 from stratus.api.middleware.rate_limit import RateLimitMiddleware
 from stratus.api.middleware.request_id import RequestIdMiddleware
 from stratus.api.runtime import Runtime
 
-# (path prefix, catalog type, catalog name, builder); later services append here.
-SERVICES = [("identity", "identity", "keystone", identity.build)]
+# (path prefix, catalog type, catalog name, builder, catalog path); later services
+# append here.  The catalog path is what the service catalog advertises (nova's
+# endpoint carries its version, as DevStack registers it).
+SERVICES = [("identity", "identity", "keystone", identity.build, "identity"),
+            ("compute", "compute", "nova", compute.build, "compute/v2.1"),
+            ("image", "image", "glance", image.build, "image"),
+            ("network", "network", "neutron", network.build, "network")]
+# Mounted but not in the catalog: the host agents' API (service credentials only).
+INTERNAL = [("agent", agent.build)]
 
 
 def build_app(runtime: Runtime):
     async def root(request):
         base = runtime.public_url(request)
         return JSONResponse({"services": [{"type": t, "name": n, "url": f"{base}/{p}"}
-                                          for p, t, n, _ in SERVICES]})
+                                          for p, t, n, _, _ in SERVICES]})
 
+    mounts = [(prefix, build) for prefix, _, _, build, _ in SERVICES] + INTERNAL
     routes = [Route("/", root)] + [Mount(f"/{prefix}", app=build(runtime))
-                                  for prefix, _, _, build in SERVICES]
+                                  for prefix, build in mounts]
     app = Starlette(routes=routes)
     wrapped = RateLimitMiddleware(app, runtime.conf.DEFAULT.api_rate_limit,
                                   runtime.conf.DEFAULT.api_rate_burst)
@@ -38,7 +46,7 @@ class _PrefixSlash:
 
     def __init__(self, app):
         self.app = app
-        self.prefixes = {f"/{p}" for p, _, _, _ in SERVICES}
+        self.prefixes = {f"/{p}" for p, _, _, _, _ in SERVICES} | {f"/{p}" for p, _ in INTERNAL}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["path"] in self.prefixes:

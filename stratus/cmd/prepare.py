@@ -77,7 +77,7 @@ def prepare(conf: Config, user_clouds: bool = False) -> str:
     try:
         base = conf.public_endpoint
         with db.session() as s:
-            res = bootstrap(s, conf, [(t, n, f"{base}/{p}") for p, t, n, _ in SERVICES],
+            res = bootstrap(s, conf, [(t, n, f"{base}/{path}") for _, t, n, _, path in SERVICES],
                             admin_password=creds.get("admin"), demo_password=creds.get("demo"))
             regions = list(s.scalars(select(Region.id)))
     finally:

@@ -1,2 +1,5 @@
 """All tables; importing this registers them on ``Base.metadata``."""
 from stratus.db.models import identity  # noqa: F401
+from stratus.db.models import compute  # noqa: F401
+from stratus.db.models import image  # noqa: F401
+from stratus.db.models import network  # noqa: F401
