@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.."
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-DEBS="python3 python3-venv python3-dev gcc make iproute2 procps curl"
+# qemu for VMs; busybox, syslinux, mtools, dosfstools, cpio and genisoimage build the
+# guest image and config drives; dnsmasq serves DHCP; nftables for security groups and NAT.
+DEBS="python3 python3-venv python3-dev gcc make iproute2 procps curl qemu-system-x86 qemu-utils
+  busybox-static dnsmasq-base syslinux syslinux-common mtools dosfstools cpio genisoimage nftables"
 missing=""
 for p in $DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
