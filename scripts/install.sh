@@ -12,7 +12,8 @@ want_test=0
 # qemu for VMs; busybox, syslinux, mtools, dosfstools, cpio and genisoimage build the
 # guest image and config drives; dnsmasq serves DHCP; nftables for security groups and NAT.
 DEBS="python3 python3-venv python3-dev gcc make iproute2 procps curl qemu-system-x86 qemu-utils
-  busybox-static dnsmasq-base syslinux syslinux-common mtools dosfstools cpio genisoimage nftables"
+  busybox-static dnsmasq-base syslinux syslinux-common mtools dosfstools cpio genisoimage nftables
+  iputils-ping"
 missing=""
 for p in $DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -1,0 +1,1 @@
+"""Fake hypervisor driver: for scale simulation only, runs no VMs."""

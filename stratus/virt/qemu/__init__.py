@@ -1,0 +1,1 @@
+"""QEMU hypervisor driver (KVM or TCG), controlled over QMP."""
