@@ -80,6 +80,7 @@ class _Entry:
     methods: list[str]
     handler: Callable[[ApiRequest], Any]
     auth: bool
+    stream: bool = False  # async handler reading req.raw.stream() itself (no 1 MiB cap)
 
 
 class RouteTable:
@@ -88,9 +89,12 @@ class RouteTable:
     def __init__(self):
         self.entries: list[_Entry] = []
 
-    def add(self, path: str, methods: list[str], auth: bool = True):
+    def add(self, path: str, methods: list[str], auth: bool = True, stream: bool = False):
+        """``stream=True``: ``fn`` is an ``async def`` given an ApiRequest whose
+        body is not read (``req.raw`` is the Starlette request to stream from);
+        it runs after authentication, on the event loop."""
         def deco(fn):
-            self.entries.append(_Entry(path, methods, fn, auth))
+            self.entries.append(_Entry(path, methods, fn, auth, stream))
             return fn
         return deco
 
@@ -134,6 +138,8 @@ def to_response(result: Any) -> Response:
 def _endpoint(entry: _Entry, service: str):
     async def endpoint(request: Request) -> Response:
         try:
+            if entry.stream:
+                return await _call_streaming(entry, service, request)
             length = int(request.headers.get("content-length") or 0)
             if length > MAX_BODY:
                 raise errors.PayloadTooLarge("Request body is larger than "
@@ -160,6 +166,17 @@ def _endpoint(entry: _Entry, service: str):
         return response
     endpoint.__name__ = entry.handler.__name__
     return endpoint
+
+
+async def _call_streaming(entry: _Entry, service: str, request: Request) -> Response:
+    """Authenticate, then hand the unread request to an async handler."""
+    runtime = request.scope["stratus.runtime"]
+    ctx = request.scope["stratus.context"]
+    if entry.auth:
+        path = request.url.path[len(service) + 1:] or "/"
+        await run_in_threadpool(runtime.authenticate, ctx, request.headers, service,
+                                request.method, path)
+    return to_response(await entry.handler(ApiRequest(request, b"", service)))
 
 
 def http_exception_handler(service: str):
