@@ -2,7 +2,8 @@
 """Read a tempest/stestr subunit v2 stream and summarise it.
 
     results.py summary  STREAM [--include-list FILE] [--report FILE]
-        prints "tempest identity: N passed, N failed, N skipped" and exits 1
+        prints "tempest <area>: N passed, N failed, N skipped" per area
+        (identity, image, compute, network) and exits 1
         if a failed test (or a failed setUpClass/tearDownClass of its class)
         is selected by the include list (without --include-list: any failure).
     results.py include-list STREAM [-o FILE]
@@ -19,6 +20,8 @@ import subunit
 import testtools
 
 IDENTITY_PREFIX = 'tempest.api.identity.'
+# Per-area summary lines, in this order.
+AREAS = ['identity', 'image', 'compute', 'network']
 _ATTR_RE = re.compile(r'\[.*\]$')
 # "setUpClass (tempest.api.identity.x.y.Class)"
 _FIXTURE_RE = re.compile(r'^(setUpClass|tearDownClass|setUpModule|'
@@ -149,10 +152,20 @@ def selected(test_id, patterns):
 
 def cmd_summary(args):
     results = load(args.stream)
-    c = counts(results, read_test_list(args.test_list)
-               if args.test_list else None)
-    print('tempest identity: %d passed, %d failed, %d skipped'
-          % (c['passed'], c['failed'], c['skipped']))
+    test_list = read_test_list(args.test_list) if args.test_list else None
+    for area in AREAS:
+        prefix = 'tempest.api.%s.' % area
+
+        def mine(t, prefix=prefix):
+            m = _FIXTURE_RE.match(t)
+            return (m.group('target') if m else t).startswith(prefix)
+        sub = {t: r for t, r in results.items() if mine(t)}
+        if not sub:
+            continue
+        c = counts(sub, {t for t in test_list if t.startswith(prefix)}
+                   if test_list is not None else None)
+        print('tempest %s: %d passed, %d failed, %d skipped'
+              % (area, c['passed'], c['failed'], c['skipped']))
     patterns = (read_include_list(args.include_list)
                 if args.include_list else None)
     failed = sorted(t for t, r in results.items()

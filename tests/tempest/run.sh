@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the Tempest Identity v3 API tests against Stratus.
+# Run the Tempest API tests (identity, image, compute) against Stratus.
 #
 #   tests/tempest/run.sh [options] [STATE_DIR]
 #
@@ -8,7 +8,11 @@
 # state dir, and stopped/deleted afterwards.
 #
 # Options:
-#   --full            run all of tempest.api.identity (discovery mode)
+#   --full            run all of tempest.api.identity, .image.v2 and .compute
+#                     (discovery mode)
+#   --area AREA       with --full: only identity, image or compute
+#   --work DIR        work directory (default tests/tempest/work); separate
+#                     directories let several runs go on at once
 #   --regex REGEX     run tests matching REGEX instead (debugging)
 #   --serial          one worker (default: --concurrency 2)
 #   --concurrency N   N workers
@@ -17,8 +21,8 @@
 #                     e.g. trust=true,api_extensions=OS-INHERIT:OS-EC2
 #   --keep            keep the temporary state dir (implies a log hint)
 #
-# Default: only the tests listed in tests/tempest/include-identity.txt.
-# Output: summary line "tempest identity: N passed, N failed, N skipped";
+# Default: only the tests listed in tests/tempest/include-*.txt.
+# Output: per area "tempest <area>: N passed, N failed, N skipped";
 # details in tests/tempest/work/failures.txt, tempest log in
 # tests/tempest/work/workspace/logs/tempest.log, server output in
 # tests/tempest/work/server.log and (own server) its logs in work/server-logs/.
@@ -31,11 +35,10 @@ ROOT=$(cd "$HERE/../.." && pwd)
 VENV=${STRATUS_VENV:-$ROOT/.venv}
 PY=$VENV/bin/python
 WORK=$HERE/work
-WS=$WORK/workspace
-INCLUDE=$HERE/include-identity.txt
 START_TIMEOUT=${STRATUS_START_TIMEOUT:-180}
 
 mode=include
+area=
 regex=
 concurrency=2
 serial=0
@@ -49,13 +52,15 @@ die() { echo "run.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --full) mode=full ;;
+        --area) area=${2:?--area needs a value}; shift ;;
+        --work) WORK=${2:?--work needs a value}; shift ;;
         --regex) mode=regex; regex=${2:?--regex needs a value}; shift ;;
         --serial) serial=1 ;;
         --concurrency) concurrency=${2:?}; shift ;;
         --cloud) cloud=${2:?}; shift ;;
         --features) features=${2:?}; shift ;;
         --keep) keep=1 ;;
-        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
         -*) die "unknown option $1" ;;
         *) [ -z "$state_dir" ] || die "only one STATE_DIR"; state_dir=$1 ;;
     esac
@@ -63,6 +68,11 @@ while [ $# -gt 0 ]; do
 done
 
 [ -x "$VENV/bin/tempest" ] || die "no tempest in $VENV"
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+WS=$WORK/workspace
+INCLUDE=$WORK/include-all.txt
+cat "$HERE"/include-*.txt >"$INCLUDE" 2>/dev/null
 if [ "$mode" = include ]; then
     [ -s "$INCLUDE" ] && grep -qv '^\s*\(#.*\)\?$' "$INCLUDE" ||
         die "$INCLUDE is missing or empty; run '$0 --full' then make_include_list.py"
@@ -169,7 +179,13 @@ else
     run_args+=(--concurrency "$concurrency")
 fi
 case "$mode" in
-    full) run_args+=(--regex '^tempest\.api\.identity\.') ;;
+    full) case "$area" in
+              identity) run_args+=(--regex '^tempest\.api\.identity\.') ;;
+              image) run_args+=(--regex '^tempest\.api\.image\.v2\.') ;;
+              compute) run_args+=(--regex '^tempest\.api\.compute\.') ;;
+              '') run_args+=(--regex '^tempest\.api\.(identity|image\.v2|compute)\.') ;;
+              *) die "unknown --area $area" ;;
+          esac ;;
     regex) run_args+=(--regex "$regex") ;;
     include) run_args+=(--include-list "$INCLUDE") ;;
 esac

@@ -1,0 +1,91 @@
+"""Atomic resource claims on compute hosts.
+
+``claim`` is ONE conditional UPDATE of ``compute_node`` whose WHERE clause
+re-checks capacity, ``(total - reserved) * allocation_ratio``, against the
+row as it is at that instant; the database serialises concurrent UPDATEs of
+a row (row lock on PostgreSQL, the write lock on SQLite), so however many
+schedulers race, a host is never over-committed: the loser's UPDATE matches
+no row and it tries another host.  Each successful claim writes an
+``allocation`` row so that ``release`` can give back exactly what was taken,
+exactly once.  Both run inside the caller's transaction (``db.session()``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
+
+from stratus.db.models.compute import Allocation, ComputeNode
+from stratus.scheduler.request import disk_gb_of
+
+
+class ClaimError(Exception):
+    """The instance already holds a claim on another host."""
+
+
+def resources(instance: Any) -> tuple[int, int, int]:
+    """(vcpus, memory_mb, disk_gb) an Instance row needs."""
+    swap = (instance.flavor or {}).get("swap") or 0
+    return (int(instance.vcpus), int(instance.memory_mb),
+            disk_gb_of(instance.root_gb, instance.ephemeral_gb, swap))
+
+
+def claim(session: Session, node_id: int, instance: Any) -> bool:
+    """Take ``instance``'s resources on compute node ``node_id`` if they fit.
+
+    Returns False (and changes nothing) when the host lacks capacity or does
+    not exist.  Claiming again on the same node is a no-op returning True;
+    on another node it raises :class:`ClaimError` (release first).
+    """
+    existing = session.get(Allocation, instance.uuid)
+    if existing is not None:
+        if existing.compute_node_id == node_id:
+            return True
+        raise ClaimError(f"instance {instance.uuid} already claims node "
+                         f"{existing.compute_node_id}")
+    v, m, d = resources(instance)
+    cn = ComputeNode.__table__.c
+    stmt = (update(ComputeNode.__table__)
+            .where(cn.id == node_id,
+                   cn.vcpus_used + v
+                   <= (cn.vcpus - cn.reserved_host_cpus) * cn.cpu_allocation_ratio,
+                   cn.memory_mb_used + m
+                   <= (cn.memory_mb - cn.reserved_host_memory_mb) * cn.ram_allocation_ratio,
+                   cn.local_gb_used + d
+                   <= (cn.local_gb - cn.reserved_host_disk_mb / 1024.0) * cn.disk_allocation_ratio)
+            .values(vcpus_used=cn.vcpus_used + v, memory_mb_used=cn.memory_mb_used + m,
+                    local_gb_used=cn.local_gb_used + d, running_vms=cn.running_vms + 1)
+            .execution_options(synchronize_session=False))
+    if session.execute(stmt).rowcount != 1:
+        return False
+    session.add(Allocation(instance_uuid=instance.uuid, compute_node_id=node_id,
+                           vcpus=v, memory_mb=m, local_gb=d))
+    session.flush()
+    return True
+
+
+def release(session: Session, instance_uuid: str) -> bool:
+    """Give back the claim of ``instance_uuid``; True if there was one.
+
+    Idempotent, also under concurrency: only the caller whose DELETE of the
+    allocation row matched subtracts the usage.
+    """
+    alloc = session.get(Allocation, instance_uuid)
+    if alloc is None:
+        return False
+    node_id, v, m, d = alloc.compute_node_id, alloc.vcpus, alloc.memory_mb, alloc.local_gb
+    gone = session.execute(
+        delete(Allocation.__table__).where(Allocation.__table__.c.instance_uuid == instance_uuid)
+        .execution_options(synchronize_session=False))
+    session.expunge(alloc)
+    if gone.rowcount != 1:
+        return False
+    cn = ComputeNode.__table__.c
+    session.execute(
+        update(ComputeNode.__table__).where(cn.id == node_id)
+        .values(vcpus_used=cn.vcpus_used - v, memory_mb_used=cn.memory_mb_used - m,
+                local_gb_used=cn.local_gb_used - d,
+                running_vms=cn.running_vms - 1)
+        .execution_options(synchronize_session=False))
+    return True

@@ -1,0 +1,45 @@
+"""Host filters, one per module, by upstream class name.
+
+``load(names, conf)`` turns ``[filter_scheduler] enabled_filters`` into
+filter objects in the configured order; an unknown name is a ConfigError
+(a typo must not silently disable a constraint).
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from stratus.common.config import ConfigError
+from stratus.scheduler.filters.all_hosts_filter import AllHostsFilter
+from stratus.scheduler.filters.availability_zone_filter import AvailabilityZoneFilter
+from stratus.scheduler.filters.base import BaseHostFilter
+from stratus.scheduler.filters.compute_filter import ComputeFilter
+from stratus.scheduler.filters.core_filter import CoreFilter
+from stratus.scheduler.filters.different_host_filter import DifferentHostFilter
+from stratus.scheduler.filters.disk_filter import DiskFilter
+from stratus.scheduler.filters.ram_filter import RamFilter
+from stratus.scheduler.filters.retry_filter import RetryFilter
+from stratus.scheduler.filters.same_host_filter import SameHostFilter
+from stratus.scheduler.filters.server_group_affinity_filter import ServerGroupAffinityFilter
+from stratus.scheduler.filters.server_group_anti_affinity_filter import (
+    ServerGroupAntiAffinityFilter)
+
+FILTERS: dict[str, type[BaseHostFilter]] = {cls.name: cls for cls in (
+    AllHostsFilter, AvailabilityZoneFilter, ComputeFilter, CoreFilter, DifferentHostFilter,
+    DiskFilter, RamFilter, RetryFilter, SameHostFilter, ServerGroupAffinityFilter,
+    ServerGroupAntiAffinityFilter)}
+
+
+def load(names: Iterable[str], conf: Any = None) -> list[BaseHostFilter]:
+    out = []
+    for name in names:
+        # Accept the full upstream path, e.g. nova.scheduler.filters.ram_filter.RamFilter.
+        short = name.rsplit(".", 1)[-1]
+        cls = FILTERS.get(short)
+        if cls is None:
+            raise ConfigError(f"[filter_scheduler] enabled_filters: unknown filter {name!r} "
+                              f"(known: {', '.join(sorted(FILTERS))})")
+        out.append(cls(conf))
+    return out
+
+
+__all__ = ["BaseHostFilter", "FILTERS", "load"]
