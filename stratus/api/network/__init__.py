@@ -1,13 +1,16 @@
-"""The network API, mounted at /network."""
+"""The Network service (Neutron v2.0 API), mounted at /network."""
 from __future__ import annotations
 
 from starlette.applications import Starlette
 
+from stratus.api import errors as api_errors
+from stratus.api.network import extensions, networks, ports, quotas, subnets, versions
+from stratus.api.network.policies import NETWORK_POLICY_DEFAULTS
 from stratus.api.routing import http_exception_handler
 
-SERVICE = "network"
-MODULES: list = []          # one module per resource, each with a RouteTable routes
-POLICY_DEFAULTS: dict = {}  # rule name -> check string
+SERVICE = api_errors.NETWORK
+MODULES = [versions, extensions, networks, subnets, ports, quotas]
+POLICY_DEFAULTS = NETWORK_POLICY_DEFAULTS
 
 
 def build(runtime) -> Starlette:

@@ -1,0 +1,49 @@
+"""``/v2.0/extensions``: exactly the API extensions this service implements."""
+from __future__ import annotations
+
+from stratus.api.routing import RouteTable
+from stratus.common import errors
+
+routes = RouteTable()
+UPDATED = "2024-01-01T00:00:00-00:00"
+EXTENSIONS = [
+    ("provider", "Provider Network", "Expose mapping of virtual networks to physical networks"),
+    ("external-net", "Neutron external network", "Adds external network attribute to network "
+     "resource."),
+    ("binding", "Port Binding", "Expose port bindings of a virtual port to external "
+     "application"),
+    ("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
+    ("port-security", "Port Security", "Provides port security"),
+    ("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
+    ("quotas", "Quota management support", "Expose functions for quotas management per "
+     "tenant"),
+    ("standard-attr-description", "standard-attr-description",
+     "Extension to add descriptions to standard attributes"),
+    ("standard-attr-revisions", "Resource revision numbers",
+     "This extension will display the revision number of neutron resources."),
+    ("standard-attr-timestamp", "Resource timestamps",
+     "Adds created_at and updated_at fields to all Neutron resources that have Neutron "
+     "standard attributes."),
+    ("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
+    ("pagination", "Pagination support", "Extension that indicates that pagination is "
+     "enabled."),
+]
+
+
+def _doc(alias, name, description):
+    return {"alias": alias, "name": name, "description": description, "updated": UPDATED,
+            "links": []}
+
+
+@routes.get("/v2.0/extensions")
+def list_extensions(req):
+    return {"extensions": [_doc(*e) for e in EXTENSIONS]}
+
+
+@routes.get("/v2.0/extensions/{alias}")
+def show_extension(req):
+    alias = req.path_params["alias"]
+    for e in EXTENSIONS:
+        if e[0] == alias:
+            return {"extension": _doc(*e)}
+    raise errors.NotFound(f"Extension with alias {alias} does not exist")

@@ -1,0 +1,121 @@
+"""/v2.0/networks"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from stratus.api.network import common as c
+from stratus.api.network import quotas
+from stratus.api.routing import RouteTable
+from stratus.db.models import network as m
+from stratus.network import exceptions as exc
+from stratus.network import networks as nets
+from stratus.network import views
+
+routes = RouteTable()
+A = c.Attr
+ATTRS = {
+    "id": A("id", post=False, put=False), "name": A("name"), "description": A("description"),
+    "project_id": A("project_id", put=False), "tenant_id": A("project_id", put=False),
+    "admin_state_up": A("admin_state_up", "bool"), "shared": A("shared", "bool", admin=True),
+    "router:external": A("external", "bool", admin=True), "mtu": A("mtu", "int"),
+    "status": A("status", post=False, put=False),
+    "provider:network_type": A("network_type", put=False, admin=True, hidden=True),
+    "provider:physical_network": A("physical_network", put=False, admin=True, hidden=True,
+                                   nullable=True),
+    "provider:segmentation_id": A("segmentation_id", "int", put=False, admin=True,
+                                  hidden=True, nullable=True),
+    "revision_number": A("revision_number", "int", post=False, put=False),
+    "port_security_enabled": A(None, "bool", put=False),
+    "availability_zone_hints": A(None, "list", put=False),
+    "subnets": A(None, post=False, put=False),
+}
+
+
+def subnet_ids(s, network_ids) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {n: [] for n in network_ids}
+    for sid, nid in s.execute(select(m.Subnet.id, m.Subnet.network_id)
+                              .where(m.Subnet.network_id.in_(list(network_ids)))):
+        out[nid].append(sid)
+    return out
+
+
+def render(req, s, net):
+    return views.network_dict(net, subnet_ids(s, [net.id])[net.id], req.ctx.is_admin)
+
+
+def visible(req, s, network_id) -> m.Network:
+    return c.get_visible(s, m.Network, network_id,
+                         nets.visible_clause(req.ctx.project_id, req.ctx.is_admin),
+                         exc.NetworkNotFound)
+
+
+@routes.post("/v2.0/networks")
+def create_network(req):
+    ref = c.body(req, "network", ATTRS, "post")
+    req.authorize("create_network", {"project_id": req.ctx.project_id})
+    project = c.owner(req, ref)
+    if ref.pop("port_security_enabled", True) is not True or \
+            ref.pop("availability_zone_hints", []):
+        raise exc.InvalidInput("port_security_enabled=False and availability zone hints "
+                               "are not supported on networks.")
+    with req.db.session() as s:
+        quotas.check(s, req.conf, "network", project)
+        net = nets.create_network(
+            s, req.conf, project_id=project, name=ref.get("name", ""),
+            description=ref.get("description", ""),
+            admin_state_up=ref.get("admin_state_up", True), shared=ref.get("shared", False),
+            external=ref.get("router:external", False), mtu=ref.get("mtu"),
+            network_type=ref.get("provider:network_type"),
+            physical_network=ref.get("provider:physical_network"),
+            segmentation_id=ref.get("provider:segmentation_id"))
+        return 201, {"network": render(req, s, net)}
+
+
+@routes.get("/v2.0/networks")
+def list_networks(req):
+    with req.db.session() as s:
+        stmt = select(m.Network).where(nets.visible_clause(req.ctx.project_id,
+                                                           req.ctx.is_admin))
+
+        def render_all(rows):
+            subs = subnet_ids(s, [n.id for n in rows])
+            return [views.network_dict(n, subs[n.id], req.ctx.is_admin) for n in rows]
+        return c.listing(req, s, stmt, m.Network, "networks", ATTRS, render_all)
+
+
+@routes.get("/v2.0/networks/{network_id}")
+def show_network(req):
+    with req.db.session() as s:
+        net = visible(req, s, req.path_params["network_id"])
+        return {"network": c.only_fields(req, render(req, s, net))}
+
+
+@routes.put("/v2.0/networks/{network_id}")
+def update_network(req):
+    ref = c.body(req, "network", ATTRS, "put")
+    with req.db.session() as s:
+        net = visible(req, s, req.path_params["network_id"])
+        req.authorize("update_network", {"project_id": net.project_id})
+        if "mtu" in ref:
+            limit = nets.max_mtu(req.conf, net.network_type)
+            if not 68 <= ref["mtu"] <= limit:
+                raise exc.InvalidInput(f"Requested MTU {ref['mtu']} is outside 68 through "
+                                       f"{limit}.")
+        cols = {"name": "name", "description": "description", "mtu": "mtu",
+                "admin_state_up": "admin_state_up", "shared": "shared",
+                "router:external": "external"}
+        for key, col in cols.items():
+            if key in ref:
+                setattr(net, col, ref[key])
+        net.revision_number += 1
+        s.flush()
+        return {"network": render(req, s, net)}
+
+
+@routes.delete("/v2.0/networks/{network_id}")
+def delete_network(req):
+    with req.db.session() as s:
+        net = visible(req, s, req.path_params["network_id"])
+        req.authorize("delete_network", {"project_id": net.project_id})
+        nets.delete_network(s, net)
+    return 204, None

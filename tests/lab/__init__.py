@@ -1,0 +1,1 @@
+"""Tests that need root: real namespaces, bridges and processes."""
