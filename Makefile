@@ -16,6 +16,7 @@ install-test:
 	scripts/install.sh --test
 
 up: install
+	.venv/bin/stratus image build || echo "warning: the guest image was not built (see above)"
 	.venv/bin/stratus up --state-dir $(STATE_DIR) --port $(PORT)
 
 test: install-test

@@ -8,12 +8,12 @@ from stratus.common.config import ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:
-    from stratus.cmd import api, config_cmd, db, identity, up
+    from stratus.cmd import agent, api, config_cmd, db, identity, image, up
     parser = argparse.ArgumentParser(prog="stratus", description=__doc__)
     parser.add_argument("--config", help="path of stratus.conf (default: "
                         "$STRATUS_CONFIG, else <state-dir>/stratus.conf if present)")
     sub = parser.add_subparsers(dest="command", required=True)
-    for mod in (up, api, db, config_cmd, identity):
+    for mod in (up, api, agent, db, config_cmd, identity, image):
         mod.register(sub)
     args = parser.parse_args(argv)
     try:

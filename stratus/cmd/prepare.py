@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from stratus.api.app import SERVICES
 from stratus.common.config import Config
+from stratus.compute.flavors import ensure_default_flavors
 from stratus.db import migrate
 from stratus.db.base import Database
-from stratus.db.models.identity import Region
+from stratus.db.models.identity import Project, Region
 from stratus.identity.bootstrap import bootstrap
 from stratus.identity.fernet import KeyRepository
 
@@ -80,6 +81,14 @@ def prepare(conf: Config, user_clouds: bool = False) -> str:
             res = bootstrap(s, conf, [(t, n, f"{base}/{path}") for _, t, n, _, path in SERVICES],
                             admin_password=creds.get("admin"), demo_password=creds.get("demo"))
             regions = list(s.scalars(select(Region.id)))
+            ensure_default_flavors(s)  # compute: m1.tiny ... on first start
+            if res.demo_password:  # first start: the demo project's `private` network
+                from stratus.network.ports import ensure_private_network
+                ensure_private_network(s, conf, s.scalar(select(Project.id).where(
+                    Project.name == "demo", Project.domain_id == conf.identity.default_domain_id)))
+        # guest image: register the last `stratus image build` from its cache (never builds)
+        from stratus.guestimage.register import register_at_start
+        register_at_start(db, conf)
     finally:
         db.dispose()
     if res.admin_password:

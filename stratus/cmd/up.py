@@ -23,9 +23,29 @@ def register(sub) -> None:
     p.add_argument("--state-dir", default=None, help="state directory (default ./.stratus)")
     p.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="listen port (default 5000)")
+    p.add_argument("--no-agent", action="store_true",
+                   help="API only: run no host agent for this machine")
     p.add_argument("--no-user-clouds", action="store_true",
                    help="do not add the clouds to ~/.config/openstack/clouds.yaml")
     p.set_defaults(func=run)
+
+
+def start_background(conf, runtime, agent: bool = True) -> list:
+    """The roles that run beside the API: the scheduling sweep and the host
+    agent of this machine (over HTTP on loopback, as a remote agent would)."""
+    from stratus.controllers.scheduling import SchedulingController
+    roles: list = [SchedulingController(runtime.db, conf)]
+    if agent:
+        from stratus.agent.service import Agent
+        from stratus.cmd.agent import loopback_endpoint
+        try:
+            roles.append(Agent(conf, endpoint=loopback_endpoint(conf)))
+        except Exception as exc:  # the API still serves; say why no VMs will run here
+            LOG.exception("host agent not started")
+            print(f"warning: host agent not started: {exc}", file=sys.stderr)
+    for role in roles:
+        role.start()
+    return roles
 
 
 def run(args) -> int:
@@ -50,8 +70,13 @@ def run(args) -> int:
     print(f"  export OS_CLOUD=stratus; {client} token issue")
     print("Press Ctrl-C to stop.", flush=True)
     LOG.info("prepared in %.2fs", time.monotonic() - started)
-    uvicorn.run(app, host=conf.api.bind_host, port=conf.api.bind_port, log_level="warning",
-                access_log=False, timeout_graceful_shutdown=5)
+    background = start_background(conf, runtime, agent=not args.no_agent)
+    try:
+        uvicorn.run(app, host=conf.api.bind_host, port=conf.api.bind_port, log_level="warning",
+                    access_log=False, timeout_graceful_shutdown=5)
+    finally:
+        for role in reversed(background):
+            role.stop()
     runtime.db.dispose()
     print("Stratus stopped.")
     return 0

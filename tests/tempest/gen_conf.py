@@ -39,6 +39,24 @@ FEATURES = {
     'api_extensions': ['OS-INHERIT', 'OS-EC2'],
 }
 
+# [compute-feature-enabled]: what the Compute API implements (issue 3).
+COMPUTE_FEATURES = {
+    'console_output': True, 'pause': True, 'suspend': True, 'snapshot': True,
+    'config_drive': True, 'metadata_service': False, 'resize': False,
+    'cold_migration': False, 'live_migration': False, 'shelve': False,
+    'shelve_migrate': False, 'rescue': False, 'stable_rescue': False,
+    'change_password': False, 'enable_instance_password': False,
+    'interface_attach': False, 'personality': False, 'disk_config': False,
+    'vnc_console': False, 'spice_console': False, 'serial_console': False,
+    'attach_encrypted_volume': False, 'swap_volume': False,
+    'volume_multiattach': False, 'volume_backed_live_migration': False,
+    'block_migration_for_live_migration': False, 'unified_limits': False,
+    'scheduler_enabled_filters': ['AvailabilityZoneFilter', 'ComputeFilter', 'RamFilter',
+                                  'CoreFilter', 'DiskFilter',
+                                  'ServerGroupAntiAffinityFilter',
+                                  'ServerGroupAffinityFilter'],
+}
+
 # Security-compliance settings: the server started by run.sh gets them in its
 # stratus.conf ([security_compliance]) and tempest gets them in [identity], so
 # both sides agree.  A server you start yourself needs the same values.
@@ -185,6 +203,23 @@ def build_conf(cloud, features, log_dir=None, log_file='tempest.log',
     }
 
     c['service_available'] = {s: 'False' for s in SERVICES}
+    # Image (Glance v2): direct upload only, no import workflow, no format
+    # inspection; tempest's image tests upload random bytes.
+    c['service_available']['glance'] = 'True'
+    c['image'] = {'build_timeout': '60', 'build_interval': '1'}
+    c['image-feature-enabled'] = {'api_v2': 'True', 'import_image': 'False',
+                                  'os_glance_reserved': 'True', 'do_secure_hash': 'True',
+                                  'image_format_enforcement': 'False',
+                                  'manage_locations': 'False'}
+    # Compute (Nova v2.1): microversion 2.1 only; default flavors 1 (m1.tiny)
+    # and 2 (m1.small).  Features are what Stratus implements (see COMPUTE_FEATURES).
+    c['service_available']['nova'] = 'True'
+    c['compute'] = {'min_microversion': '2.1', 'max_microversion': '2.1',
+                    'flavor_ref': '1', 'flavor_ref_alt': '2',
+                    'build_timeout': '120', 'build_interval': '1',
+                    'min_compute_nodes': '1', 'fixed_network_name': 'private'}
+    c['compute-feature-enabled'] = {k: (','.join(v) if isinstance(v, list) else str(v))
+                                    for k, v in COMPUTE_FEATURES.items()}
     c['enforce_scope'] = {s: 'False' for s in ENFORCE_SCOPE}
     c['validation'] = {'run_validation': 'False'}
     c['service-clients'] = {'http_timeout': '60'}
