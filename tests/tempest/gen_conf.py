@@ -45,7 +45,7 @@ COMPUTE_FEATURES = {
     'config_drive': True, 'metadata_service': False, 'resize': False,
     'cold_migration': False, 'live_migration': False, 'shelve': False,
     'shelve_migrate': False, 'rescue': False, 'stable_rescue': False,
-    'change_password': False, 'enable_instance_password': False,
+    'change_password': False, 'enable_instance_password': True,  # servers return adminPass
     'interface_attach': False, 'personality': False, 'disk_config': False,
     'vnc_console': False, 'spice_console': False, 'serial_console': False,
     'attach_encrypted_volume': False, 'swap_volume': False,
@@ -56,6 +56,10 @@ COMPUTE_FEATURES = {
                                   'ServerGroupAntiAffinityFilter',
                                   'ServerGroupAffinityFilter'],
 }
+
+# The image the server tests boot ([compute] image_ref): the guest image
+# `stratus up` registers, unless STRATUS_TEMPEST_IMAGE_REF names another.
+GUEST_IMAGE = 'stratus-guest'
 
 # Security-compliance settings: the server started by run.sh gets them in its
 # stratus.conf ([security_compliance]) and tempest gets them in [identity], so
@@ -136,6 +140,42 @@ def v3_uri(auth_url):
     return url
 
 
+def guest_image_ref(cloud, name=GUEST_IMAGE):
+    """The id of the active image ``name`` (the guest image `stratus up`
+    registers), asked of the cloud's Image service; None (with a note on
+    stderr) when there is none or the cloud cannot be asked."""
+    import httpx
+    auth = cloud.get('auth') or {}
+    body = {'auth': {'identity': {'methods': ['password'], 'password': {'user': {
+        'name': auth.get('username'), 'password': str(auth.get('password')),
+        'domain': {'name': auth.get('user_domain_name') or 'Default'}}}},
+        'scope': {'project': {'name': auth.get('project_name'),
+                              'domain': {'name': auth.get('project_domain_name')
+                                         or 'Default'}}}}}
+    try:
+        with httpx.Client(timeout=30, trust_env=False) as http:
+            r = http.post(v3_uri(auth['auth_url']) + '/auth/tokens', json=body)
+            r.raise_for_status()
+            urls = [e['url'] for svc in r.json()['token']['catalog']
+                    if svc['type'] == 'image' for e in svc['endpoints']
+                    if e['interface'] == 'public']
+            if not urls:
+                raise LookupError('no public image endpoint in the catalog')
+            images = http.get(urls[0].rstrip('/') + '/v2/images',
+                              params={'name': name, 'status': 'active'},
+                              headers={'X-Auth-Token': r.headers['X-Subject-Token']})
+            images.raise_for_status()
+            found = images.json()['images']
+    except (httpx.HTTPError, KeyError, LookupError, ValueError) as exc:
+        sys.stderr.write('gen_conf.py: cannot look up image %r: %s\n' % (name, exc))
+        return None
+    if not found:
+        sys.stderr.write('gen_conf.py: no active image %r; [compute] image_ref unset\n'
+                         % name)
+        return None
+    return found[0]['id']
+
+
 def build_conf(cloud, features, log_dir=None, log_file='tempest.log',
                lock_path=None):
     auth = cloud.get('auth') or {}
@@ -214,12 +254,17 @@ def build_conf(cloud, features, log_dir=None, log_file='tempest.log',
     # Compute (Nova v2.1): microversion 2.1 only; default flavors 1 (m1.tiny)
     # and 2 (m1.small).  Features are what Stratus implements (see COMPUTE_FEATURES).
     c['service_available']['nova'] = 'True'
+    # Servers get their ports from Neutron (nova-network's os-networks is gone).
+    c['service_available']['neutron'] = 'True'
     c['compute'] = {'min_microversion': '2.1', 'max_microversion': '2.1',
                     'flavor_ref': '1', 'flavor_ref_alt': '2',
                     'build_timeout': '120', 'build_interval': '1',
                     'min_compute_nodes': '1', 'fixed_network_name': 'private'}
     c['compute-feature-enabled'] = {k: (','.join(v) if isinstance(v, list) else str(v))
                                     for k, v in COMPUTE_FEATURES.items()}
+    image = os.environ.get('STRATUS_TEMPEST_IMAGE_REF') or guest_image_ref(cloud)
+    if image:  # the server tests boot the default guest image
+        c['compute']['image_ref'] = c['compute']['image_ref_alt'] = image
     c['enforce_scope'] = {s: 'False' for s in ENFORCE_SCOPE}
     c['validation'] = {'run_validation': 'False'}
     c['service-clients'] = {'http_timeout': '60'}
