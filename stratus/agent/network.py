@@ -1,0 +1,34 @@
+"""The host's network plumbing, delegated to the data plane.
+
+``stratus.dataplane.sync.sync_host(host_ns, network_state, state_dir)`` converges
+the host namespace, one bridge per network, one tap per port and dnsmasq to
+the network state the agent API returned; it is idempotent and level
+triggered, so the agent calls it on every pass that saw a change.  With the
+``fake`` hypervisor no plumbing is done (scale simulation has no data plane)."""
+from __future__ import annotations
+
+import logging
+
+LOG = logging.getLogger(__name__)
+
+
+def host_namespace(host: str) -> str:
+    """``shost-<host>``, truncated to the kernel's 15-character limit."""
+    return f"shost-{host}"[:15]
+
+
+class HostNetwork:
+    def __init__(self, host: str, state_dir: str, enabled: bool = True,
+                 lease_seconds: int = 86400):
+        self.host = host
+        self.lease_seconds = lease_seconds
+        self.namespace = host_namespace(host)
+        self.state_dir = state_dir
+        self.enabled = enabled
+
+    def sync(self, network_state: dict) -> None:
+        if not self.enabled:
+            return
+        from stratus.dataplane.sync import sync_host
+        sync_host(self.namespace, network_state, self.state_dir,
+                  lease_seconds=self.lease_seconds)

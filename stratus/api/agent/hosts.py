@@ -1,0 +1,94 @@
+"""PUT /agent/v1/hosts/{host} (register + heartbeat) and
+GET /agent/v1/hosts/{host}/state?since=N (the host's desired state)."""
+from __future__ import annotations
+
+import uuid as uuidlib
+
+from sqlalchemy import func, select
+
+from stratus.api.agent import views
+from stratus.api.routing import RouteTable
+from stratus.common import errors
+from stratus.db.models import compute as m
+from stratus.db.models.identity import utcnow
+
+routes = RouteTable()
+HOST_INFO_INT = ("vcpus", "memory_mb", "local_gb", "hypervisor_version")
+CONFIG_FLOAT = ("cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio")
+CONFIG_INT = ("reserved_host_memory_mb", "reserved_host_disk_mb", "reserved_host_cpus")
+
+
+def get_node(s, host: str) -> m.ComputeNode:
+    node = s.scalars(select(m.ComputeNode).where(m.ComputeNode.host == host)).first()
+    if node is None:
+        raise errors.NotFound(f"Compute host {host} could not be found.")
+    return node
+
+
+def _number(body: dict, key: str, kind):
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise errors.ValidationError(f"{key} must be a non-negative number.")
+    return kind(value)
+
+
+@routes.put("/v1/hosts/{host}")
+def register(req):
+    req.authorize("agent:host")
+    host = req.path_params["host"]
+    body = req.json()
+    if not isinstance(body, dict) or not isinstance(body.get("host_info", {}), dict) \
+            or not isinstance(body.get("config", {}), dict):
+        raise errors.ValidationError("Expected {\"host_info\": {...}, \"config\": {...}}.")
+    if not host or len(host) > 255:
+        raise errors.ValidationError("Invalid host name.")
+    info, config = body.get("host_info") or {}, body.get("config") or {}
+    with req.db.session() as s:
+        node = s.scalars(select(m.ComputeNode).where(m.ComputeNode.host == host)).first()
+        if node is None:
+            next_id = (s.scalar(select(func.max(m.ComputeNode.service_id))) or 0) + 1
+            node = m.ComputeNode(uuid=str(uuidlib.uuid4()), host=host, service_id=next_id)
+            s.add(node)
+        for key in HOST_INFO_INT:
+            value = _number(info, key, int)
+            if value is not None:
+                setattr(node, key, value)
+        for key, kind in [(k, float) for k in CONFIG_FLOAT] + [(k, int) for k in CONFIG_INT]:
+            value = _number(config, key, kind)
+            if value is not None:
+                setattr(node, key, value)
+        if info.get("hypervisor_type"):
+            node.hypervisor_type = str(info["hypervisor_type"])[:32]
+        if isinstance(info.get("cpu_info"), dict):
+            node.cpu_info = info["cpu_info"]
+        if isinstance(body.get("stats"), dict):
+            node.stats = body["stats"]
+        if body.get("host_ip"):
+            node.host_ip = str(body["host_ip"])[:64]
+        node.last_seen_up = node.updated_at = utcnow()
+        s.flush()
+        return {"host": host, "revision": node.revision, "service_id": node.service_id}
+
+
+@routes.get("/v1/hosts/{host}/state")
+def state(req):
+    req.authorize("agent:host")
+    host = req.path_params["host"]
+    since = req.query.get("since")
+    try:
+        since_n = int(since) if since not in (None, "") else None
+    except ValueError:
+        raise errors.ValidationError("since must be an integer.") from None
+    with req.db.session() as s:
+        node = get_node(s, host)
+        revision = node.revision
+        if since_n is not None and since_n == revision:
+            return {"revision": revision, "changed": False, "instances": [], "networks": [],
+                    "ports": []}
+        from stratus.network.ports import host_network_state
+        net = host_network_state(s, host)
+        return {"revision": revision, "changed": True,
+                "instances": views.host_instances(s, host),
+                "networks": net.get("networks", []), "ports": net.get("ports", [])}
