@@ -395,6 +395,21 @@ def pytest_sessionfinish(session, exitstatus):
     _finish_stopping()
 
 
+def own_host(extra_conf: str) -> str:
+    """Every test cloud gets its own compute host name, so that clouds running
+    at once never share a host namespace (``shost-<host>``) whose level-triggered
+    sync would remove the other's devices.  Clouds that do not choose a driver
+    get the fake one: no VMs, no kernel changes."""
+    host = f"e2e-{uuid.uuid4().hex[:8]}"
+    if "[compute]" not in extra_conf:
+        return extra_conf + f"\n[compute]\nhost = {host}\ncompute_driver = fake\n"
+    head, _, rest = extra_conf.partition("[compute]\n")
+    section = rest.split("\n[", 1)[0]
+    if any(line.split("=")[0].strip() == "host" for line in section.splitlines()):
+        return extra_conf
+    return f"{head}[compute]\nhost = {host}\n{rest}"
+
+
 class ServerPool:
     """Starts clouds; close() stops them all (their state directories are
     removed at the end of the session)."""
@@ -405,7 +420,7 @@ class ServerPool:
     def new_state_dir(self, extra_conf: str = "") -> Path:
         d = Path(tempfile.mkdtemp(prefix="stratus-e2e-"))
         _DIRS.append(d)
-        (d / "stratus.conf").write_text(FAST_CONF + extra_conf)
+        (d / "stratus.conf").write_text(FAST_CONF + own_host(extra_conf))
         (d / "secure.yaml").write_text("clouds: {}\n")
         return d
 
