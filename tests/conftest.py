@@ -410,12 +410,55 @@ def own_host(extra_conf: str) -> str:
     return f"{head}[compute]\nhost = {host}\n{rest}"
 
 
+def agent_footprint(state_dir: Path) -> tuple[bool, str | None]:
+    """(whether the cloud's host agent makes VMs and a data plane, its host)
+    from the state dir's ``stratus.conf``: any driver but ``fake`` does (the
+    default is ``qemu``).  Only a host the config names is torn down: the
+    default (this machine's hostname) may be a real cloud's."""
+    import configparser
+    cp = configparser.ConfigParser(interpolation=None)
+    try:
+        cp.read(state_dir / "stratus.conf")
+    except configparser.Error:
+        return False, None
+    driver = cp.get("compute", "compute_driver", fallback="qemu").strip()
+    host = cp.get("compute", "host", fallback="").strip() or None
+    return driver != "fake" and host is not None, host
+
+
+def teardown_host(state_dir: Path, host: str) -> None:
+    """``stratus agent --teardown`` for a stopped cloud's host: its VMs, taps,
+    bridges, dnsmasq and namespaces go.  A failure is reported (stderr and a
+    warning), never raised: it must not change the outcome of the tests."""
+    argv = [STRATUS, "agent", "--teardown", "--state-dir", str(state_dir), "--host", host]
+    try:
+        cp = subprocess.run(argv, capture_output=True, text=True, timeout=180,
+                            env=clean_env(), cwd=state_dir)
+        if cp.returncode == 0:
+            return
+        problem = f"exit {cp.returncode}\n{cp.stdout}{cp.stderr}"
+    except (OSError, subprocess.SubprocessError) as exc:
+        problem = repr(exc)
+    message = f"`{' '.join(argv)}` failed: {problem}"
+    print(f"\n{message}", file=sys.stderr)
+    with contextlib.suppress(Warning):   # even under -W error
+        import warnings
+        warnings.warn(message, stacklevel=2)
+
+
+_CLOUDS: list[Cloud] = []   # every cloud started, to see who else runs on a state dir
+
+
 class ServerPool:
     """Starts clouds; close() stops them all (their state directories are
-    removed at the end of the session)."""
+    removed at the end of the session).  Clouds whose host agent runs real VMs
+    (any driver but ``fake``) are waited for and then torn down with
+    ``stratus agent --teardown``, so no QEMU, dnsmasq or namespace outlives
+    them."""
 
     def __init__(self):
         self.clouds: list[Cloud] = []
+        self._torn_down: set[Path] = set()
 
     def new_state_dir(self, extra_conf: str = "") -> Path:
         d = Path(tempfile.mkdtemp(prefix="stratus-e2e-"))
@@ -430,14 +473,31 @@ class ServerPool:
         server = StratusServer(d, free_port(), command, extra_args)
         cloud = Cloud(server, extra_conf)
         self.clouds.append(cloud)
+        _CLOUDS.append(cloud)
         server.start()
         return cloud
 
     def close(self) -> None:
+        real: list[tuple[Cloud, subprocess.Popen | None]] = []
         for c in self.clouds:
             proc = c.server.signal_stop()
-            if proc is not None:
+            fresh = proc is not None or c.state_dir not in self._torn_down
+            if fresh and agent_footprint(c.state_dir)[0]:
+                real.append((c, proc))
+            elif proc is not None:
                 _STOPPING.append(proc)
+        for c, proc in real:
+            StratusServer.reap(proc)         # its agent must be gone before the teardown
+        done: set[Path] = set()
+        for c, _ in real:
+            d = c.state_dir
+            running = any(o.state_dir == d and o.server.proc is not None
+                          and o.server.proc.poll() is None for o in _CLOUDS)
+            if d in done or running:   # another server still uses this host
+                continue
+            done.add(d)
+            self._torn_down.add(d)
+            teardown_host(d, agent_footprint(d)[1])
 
 
 @pytest.fixture(scope="session")

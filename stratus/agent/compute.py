@@ -6,8 +6,6 @@ them and turns failures into what the API should record (a rescheduled build,
 an instance fault)."""
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from typing import Any
 
@@ -167,16 +165,6 @@ def _vm_state_of(power: int | None, inst: dict) -> str:
                                                  else inst.get("vm_state", "active"))
 
 
-def decode_user_data(data: str | None) -> str | None:
-    """The API stores user data base64-encoded (as nova); the drive holds it raw."""
-    if data is None:
-        return None
-    try:
-        return base64.b64decode(data).decode("utf-8", errors="replace")
-    except (binascii.Error, ValueError):
-        return data
-
-
 def config_drive_meta(inst: dict) -> dict:
     """Keyword arguments of ``stratus.virt.configdrive.make_config_drive``
     (everything but the path): nova's meta_data.json fields, user data and
@@ -191,7 +179,10 @@ def config_drive_meta(inst: dict) -> dict:
                          "network_id": p["network_id"]})
     return {"uuid": inst["uuid"], "name": inst.get("name") or "", "hostname":
             inst.get("hostname") or inst.get("name") or inst["uuid"],
-            "public_keys": keys, "user_data": decode_user_data(inst.get("user_data")),
+            "public_keys": keys,
+            # Still base64 (as the API stores it): the launch spec is JSON and binary
+            # user data must reach the drive byte for byte; make_config_drive decodes it.
+            "user_data_b64": inst.get("user_data"),
             "meta": dict(inst.get("metadata") or {}),
             "availability_zone": inst.get("availability_zone") or "nova",
             "project_id": inst.get("project_id"),

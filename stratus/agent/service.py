@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import socket
+import subprocess
 import threading
 import time
 
@@ -99,7 +100,8 @@ class Agent:
         info = self.driver.host_info()
         return self.client.register(self.host, info, host_config(self.conf),
                                     host_ip=_host_ip(),
-                                    stats={"compute_driver": self.driver.name})
+                                    stats={"compute_driver": self.driver.name,
+                                           "uptime": host_uptime()})
 
     # -- the loop ----------------------------------------------------------------------
     def run(self) -> None:
@@ -171,3 +173,32 @@ def _host_ip() -> str | None:
             return s.getsockname()[0]
     except OSError:
         return None
+
+
+def format_uptime(clock: str, seconds: float, users: int, loads: tuple) -> str:
+    """The ``uptime`` command's line (procps), from its parts (pure)."""
+    minutes = int(seconds) // 60
+    days, hours, mins = minutes // 1440, minutes // 60 % 24, minutes % 60
+    up = f"{days} day{'s' if days != 1 else ''}, " if days else ""
+    up += f"{hours:2d}:{mins:02d}" if hours else f"{mins} min"
+    return (f" {clock} up {up},  {users} user{'s' if users != 1 else ''},  "
+            f"load average: {loads[0]:.2f}, {loads[1]:.2f}, {loads[2]:.2f}")
+
+
+def host_uptime() -> str | None:
+    """What ``os-hypervisors/{id}/uptime`` shows: ``env LANG=C uptime``, as
+    nova's libvirt driver runs it; built from /proc if there is no ``uptime``."""
+    try:
+        cp = subprocess.run(["env", "LANG=C", "LC_ALL=C", "uptime"], capture_output=True,
+                            text=True, timeout=5)
+        if cp.returncode == 0 and cp.stdout.strip():
+            return cp.stdout.rstrip("\n")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        with open("/proc/uptime") as f:
+            seconds = float(f.read().split()[0])
+        loads = os.getloadavg()
+    except (OSError, ValueError, IndexError):
+        return None
+    return format_uptime(time.strftime("%H:%M:%S"), seconds, 0, loads)

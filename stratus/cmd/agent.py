@@ -13,14 +13,31 @@ from stratus.common import log
 LOG = logging.getLogger(__name__)
 
 
+TEARDOWN_HELP = """\
+Decommission this host's local footprint instead of running the agent:
+destroy every VM the hypervisor driver lists (and any leftover instance
+directory), converge the data plane to empty (taps, bridges, dnsmasq and the
+host's qdhcp-* namespaces go), kill what still runs in the host's namespaces,
+delete the host namespace shost-<host> and remove the agent's state directory.
+Needs no API (works while the control plane is down), touches no database
+row (delete the host's servers through the API for that), and is idempotent;
+stop the host's agent first. Exits 1 if something could not be removed (the
+state directory is then kept, so running it again retries)."""
+
+
 def register(sub) -> None:
-    p = sub.add_parser("agent", help="run the host agent of one compute host")
+    p = sub.add_parser(
+        "agent", help="run the host agent of one compute host",
+        description="Run the host agent of one compute host: register it, poll its desired "
+                    "state from the API and converge VMs and data plane to it. With "
+                    "--teardown, remove the host's local footprint instead.")
     p.add_argument("--host", default=None,
                    help="host name to register as (default [compute] host, else hostname)")
     p.add_argument("--state-dir", default=None,
                    help="state directory (credentials.json and the host's files)")
     p.add_argument("--endpoint", default=None,
                    help="base URL of the cloud (default [api] public_endpoint)")
+    p.add_argument("--teardown", action="store_true", help=TEARDOWN_HELP)
     p.set_defaults(func=run)
 
 
@@ -35,6 +52,8 @@ def loopback_endpoint(conf) -> str:
 def run(args) -> int:
     from stratus.agent.service import Agent
     conf = load_config(args, args.state_dir or os.environ.get("STRATUS_STATE_DIR"))
+    if getattr(args, "teardown", False):
+        return teardown(conf, args.host)
     log.setup(conf.DEFAULT.debug, conf.DEFAULT.log_file or None)
     agent = Agent(conf, host=args.host, endpoint=args.endpoint or conf.public_endpoint)
     done = threading.Event()
@@ -50,3 +69,11 @@ def run(args) -> int:
     agent.stop()
     print("Stratus host agent stopped.", flush=True)
     return 0
+
+
+def teardown(conf, host: str | None) -> int:
+    from stratus.agent import teardown as td
+    log.setup(conf.DEFAULT.debug)      # warnings to stderr, not the cloud's log file
+    report = td.teardown(conf, host)
+    print(td.describe(report), flush=True)
+    return 0 if report.ok else 1

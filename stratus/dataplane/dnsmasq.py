@@ -196,5 +196,9 @@ def present(state_dir: str) -> set[str]:
 
 def namespaces(host_ns: str) -> set[str]:
     """The DHCP namespaces of this host that exist in the kernel."""
-    suffix = "-" + host_ns.removeprefix("shost-")
-    return {n for n in netns.list_all() if n.startswith(DHCP_PREFIX) and n.endswith(suffix)}
+    # qdhcp-<8 characters of the network id>-<host>: compare the host part
+    # exactly, so host "b" never claims the namespaces of host "a-b".
+    host = host_ns.removeprefix("shost-")
+    start = len(DHCP_PREFIX) + 8
+    return {n for n in netns.list_all()
+            if n.startswith(DHCP_PREFIX) and n[start:start + 1] == "-" and n[start + 1:] == host}

@@ -11,6 +11,7 @@ Layout, for each of the versions ``2012-08-10`` and ``latest``::
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import os
@@ -104,13 +105,34 @@ def write_iso(path: str, tree: dict[str, bytes]) -> str:
     return path
 
 
+def decode_user_data(data: str | None) -> bytes | None:
+    """User data as the API stores it (base64, as nova) → the raw bytes the
+    drive holds; any byte survives (binary user data, gzip, MIME multipart).
+    Text that is not base64 (a row written some other way) is kept as is."""
+    if data is None:
+        return None
+    try:
+        return base64.b64decode("".join(data.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return data.encode()
+
+
 def make_config_drive(path: str, *, uuid: str, name: str, hostname: str,
                       public_keys: dict[str, str] | None = None,
                       user_data: bytes | str | None = None, meta: dict | None = None,
                       network_data: dict | None = None,
                       availability_zone: str | None = None,
-                      project_id: str | None = None, launch_index: int = 0) -> str:
-    """Write the config drive of one instance to ``path``; returns ``path``."""
+                      project_id: str | None = None, launch_index: int = 0,
+                      user_data_b64: str | None = None) -> str:
+    """Write the config drive of one instance to ``path``; returns ``path``.
+
+    ``user_data_b64`` is the user data still base64-encoded, as the launch
+    spec (JSON) carries it; it is decoded to bytes here (``user_data``, raw,
+    is the alternative)."""
+    if user_data_b64 is not None:
+        if user_data is not None:
+            raise ConfigDriveError("give user_data or user_data_b64, not both")
+        user_data = decode_user_data(user_data_b64)
     tree = config_drive_tree(uuid=uuid, name=name, hostname=hostname,
                              public_keys=public_keys, user_data=user_data, meta=meta,
                              network_data=network_data,

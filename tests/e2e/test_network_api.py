@@ -228,6 +228,29 @@ def test_quotas_count_resources_and_admin_overrides(live_cloud, demo, admin):
     assert demo.get(f"quotas/{project}").json()["quota"]["network"] == 100
 
 
+def test_default_quotas_and_the_cli(live_cloud, demo, admin):
+    """``GET /v2.0/quotas/{project}/default`` (``openstack quota show
+    --default``) gives the configured defaults, whatever the overrides; the
+    quota details extension backs ``openstack quota show --usage``."""
+    project = live_cloud.openstack("project", "show", "demo")["id"]
+    r = admin.put(f"quotas/{project}", json={"quota": {"subnet": 7}})
+    assert r.status_code == 200, r.text
+    try:
+        default = demo.get(f"quotas/{project}/default")
+        assert default.status_code == 200, default.text
+        assert default.json() == {"quota": {"network": 100, "subnet": 100, "port": 500}}
+        assert demo.get(f"quotas/{project}").json()["quota"]["subnet"] == 7
+        shown = live_cloud.openstack("quota", "show", "--default", "demo")
+        shown = {row["Resource"]: row["Limit"] for row in shown} \
+            if isinstance(shown, list) else shown
+        assert shown["networks"] == 100 and shown["subnets"] == 100, shown
+        usage = live_cloud.openstack("quota", "show", "--usage", "demo")
+        rows = {row["Resource"]: row for row in usage} if isinstance(usage, list) else usage
+        assert rows["subnets"]["Limit"] == 7 and rows["networks"]["In Use"] >= 1, rows
+    finally:
+        assert admin.delete(f"quotas/{project}").status_code == 204
+
+
 def test_binding_creates_and_removes_the_dhcp_port(admin, demo):
     net = demo.post("networks", json={"network": {"name": unique("bind")}}).json()["network"]
     demo.post("subnets", json={"subnet": {"network_id": net["id"], "cidr": "10.55.0.0/24",

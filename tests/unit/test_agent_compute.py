@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from stratus.agent.compute import Reconciler, config_drive_meta, decode_user_data
+from stratus.agent.compute import Reconciler, config_drive_meta
 from stratus.agent.images import ImageCache, ImageVerifyError
 from stratus.agent.network import HostNetwork, host_namespace
 from stratus.agent.seqstore import SeqStore
@@ -58,6 +58,7 @@ class FakeApi:
 
     # client interface
     def register(self, host, info, config, host_ip=None, stats=None):
+        self.stats = stats
         return {"host": host, "revision": self.revision}
 
     def state(self, host, since=None):
@@ -255,10 +256,9 @@ def test_config_drive_meta_and_names():
                               "metadata": {"a": "b"}, "ports": [
                                   {"port_id": "p" * 36, "tap": "tapppp", "mac": "fa:16:3e:00:00:01",
                                    "network_id": "n1"}]})
-    assert meta["user_data"] == "echo hi" and meta["public_keys"] == {"k": "ssh-rsa X"}
+    assert meta["user_data_b64"] == "ZWNobyBoaQ==" and meta["public_keys"] == {"k": "ssh-rsa X"}
     assert meta["meta"] == {"a": "b"}
     assert meta["network_data"]["links"][0]["ethernet_mac_address"] == "fa:16:3e:00:00:01"
-    assert decode_user_data(None) is None
     assert host_namespace("averyveryverylonghostname") == "shost-averyvery"
     assert len(host_namespace("averyveryverylonghostname")) == 15
 
@@ -286,3 +286,57 @@ def test_agent_loop_runs_and_stops(env, tmp_path):
         api.close = lambda: None
         agent.stop(5)
     assert not agent._thread.is_alive()
+
+
+def test_uptime_line_as_the_uptime_command_prints_it():
+    from stratus.agent.service import format_uptime, host_uptime
+    assert format_uptime("22:37:02", 10 * 86400 + 3 * 3600 + 4 * 60, 1, (0, 0.01, 0.05)) == \
+        " 22:37:02 up 10 days,  3:04,  1 user,  load average: 0.00, 0.01, 0.05"
+    assert format_uptime("08:00:00", 43 * 60 + 59, 2, (2.35, 1.5, 1.0)) == \
+        " 08:00:00 up 43 min,  2 users,  load average: 2.35, 1.50, 1.00"
+    assert format_uptime("08:00:00", 86400 + 60, 0, (0, 0, 0)).startswith(
+        " 08:00:00 up 1 day, 1 min,")
+    assert "load average:" in host_uptime()
+
+
+def test_registration_reports_uptime(env, tmp_path):
+    from stratus.agent.service import Agent
+    from stratus.common.config import Config
+    api, driver, _ = env
+    conf = Config(None, {"DEFAULT": {"state_path": str(tmp_path)},
+                         "compute": {"compute_driver": "fake", "host": "h1"}})
+    Agent(conf, driver=driver, client=api).register()
+    assert api.stats["compute_driver"] == "fake"
+    assert "up" in api.stats["uptime"] and "load average:" in api.stats["uptime"]
+
+
+def test_binary_user_data_reaches_the_config_drive_byte_for_byte(monkeypatch, tmp_path):
+    """User data travels base64 through the launch spec (JSON) and is decoded
+    to bytes only for the drive: no byte is replaced (gzip, \\xff, NUL)."""
+    import base64
+    import gzip
+    import json
+
+    from stratus.virt import configdrive
+    from stratus.virt.base import InstanceSpec
+    raw = gzip.compress(b"#!/bin/sh\necho hi\n") + bytes(range(256))
+    meta = config_drive_meta({"uuid": A, "name": "vm1", "hostname": "vm1",
+                              "user_data": base64.b64encode(raw).decode(), "ports": []})
+    spec = InstanceSpec(uuid=A, name="vm1", vcpus=1, memory_mb=64, root_gb=1,
+                        image_path="/x", image_format="qcow2", taps=[], config_drive=meta)
+    launched = InstanceSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    written = {}
+    monkeypatch.setattr(configdrive, "write_iso",
+                        lambda path, tree: written.update(tree) or path)
+    configdrive.make_config_drive(str(tmp_path / "disk.config"), **launched.config_drive)
+    assert written["openstack/latest/user_data"] == raw
+    # No user data: no file; text that is not base64 is kept as it is.
+    written.clear()
+    configdrive.make_config_drive("p", **config_drive_meta({"uuid": A, "user_data": None}))
+    assert "openstack/latest/user_data" not in written
+    assert configdrive.decode_user_data("ZWNo\nbyBoaQ==") == b"echo hi"
+    assert configdrive.decode_user_data("echo hi!") == b"echo hi!"
+    assert configdrive.decode_user_data(None) is None
+    with pytest.raises(configdrive.ConfigDriveError):
+        configdrive.make_config_drive("p", uuid=A, name="n", hostname="h", user_data=b"x",
+                                      user_data_b64="eA==")

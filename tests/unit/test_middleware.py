@@ -49,3 +49,47 @@ def test_response_headers():
     assert h["OpenStack-API-Version"] == "compute 2.10"
     assert h["X-OpenStack-Nova-API-Version"] == "2.10"
     assert "OpenStack-API-Version" in h["Vary"]
+
+
+def _access_log(caplog, method: str, path: str, status: int, level: int) -> list[str]:
+    """The access lines one request leaves with the log at ``level``."""
+    import asyncio
+    import logging
+
+    from stratus.api.middleware.access_log import AccessLogMiddleware
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def send(message):
+        pass
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+
+    scope = {"type": "http", "method": method, "path": path, "query_string": b"since=3"}
+    caplog.clear()
+    with caplog.at_level(level, logger="stratus.access"):
+        asyncio.run(AccessLogMiddleware(app)(scope, receive, send))
+    return [r.getMessage() for r in caplog.records if r.name == "stratus.access"]
+
+
+@pytest.mark.parametrize("method,path,status,logged", [
+    ("GET", "/agent/v1/hosts/h1/state", 200, False),       # the agent's poll
+    ("GET", "/agent/v1/hosts/h1/state", 404, True),        # a failed poll is news
+    ("GET", "/agent/v1/hosts/h1/state", 500, True),
+    ("PUT", "/agent/v1/hosts/h1", 200, True),              # registration / heartbeat
+    ("POST", "/agent/v1/instances/x/status", 200, True),   # what the agent changed
+    ("GET", "/compute/v2.1/servers", 200, True),
+    ("GET", "/agentx/v1", 200, True),
+])
+def test_access_log_skips_successful_agent_polls_unless_debug(caplog, method, path, status,
+                                                              logged):
+    import logging
+    lines = _access_log(caplog, method, path, status, logging.INFO)
+    assert bool(lines) == logged, lines
+    if logged:
+        assert f"{method} {path}?since=3 {status}" in lines[0]
+    # With debug on, every request is logged.
+    assert len(_access_log(caplog, method, path, status, logging.DEBUG)) == 1

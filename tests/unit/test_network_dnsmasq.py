@@ -43,3 +43,12 @@ def test_argv_static_range_and_files():
 def test_names():
     assert dnsmasq.namespace("0123456789abcdef", "shost-h1") == "qdhcp-01234567-h1"
     assert dnsmasq.ns_dev("0123456789abcdef") == "ns-0123456789a"
+
+
+def test_namespaces_of_a_host_match_its_name_exactly(monkeypatch):
+    # Host "b" must never claim (and a teardown never delete) the namespaces of "a-b".
+    monkeypatch.setattr(dnsmasq.netns, "list_all", lambda: [
+        "qdhcp-0123abcd-b", "qdhcp-4567cdef-a-b", "qdhcp-89abcdef-bb", "shost-b",
+        "qdhcp-0123abcd-b-x"])
+    assert dnsmasq.namespaces("shost-b") == {"qdhcp-0123abcd-b"}
+    assert dnsmasq.namespaces("shost-a-b") == {"qdhcp-4567cdef-a-b"}

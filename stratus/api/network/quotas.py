@@ -60,6 +60,13 @@ def show_quota(req):
         return {"quota": limits(s, req.conf, project)}
 
 
+@routes.get("/v2.0/quotas/{project_id}/default")
+def show_default_quota(req):
+    """What a project gets without an override (``openstack quota show --default``)."""
+    _project(req)
+    return {"quota": {r: getattr(req.conf.quota, r) for r in MODELS}}
+
+
 @routes.get("/v2.0/quotas/{project_id}/details")
 def show_quota_details(req):
     project = _project(req)
