@@ -66,9 +66,10 @@ def check(inst: Instance, action: str) -> Transition:
     does not allow it."""
     tr = TRANSITIONS[action]
     name = API_NAMES.get(action, action)
-    if inst.vm_state not in tr.vm_states:
+    vm_state = st.shown_vm_state(inst.vm_state, inst.task_state)  # the source, mid-transition
+    if vm_state not in tr.vm_states:
         raise errors.Conflict(f"Cannot '{name}' instance {inst.uuid} while it is in "
-                              f"vm_state {inst.vm_state}")
+                              f"vm_state {vm_state}")
     if inst.task_state not in tr.task_states:
         raise errors.Conflict(f"Cannot '{name}' instance {inst.uuid} while it is in "
                               f"task_state {inst.task_state}")

@@ -32,16 +32,27 @@ POWER_STATES = {NOSTATE: "pending", RUNNING: "running", PAUSED_POWER: "paused",
                 SHUTDOWN: "shutdown", CRASHED: "crashed", SUSPENDED_POWER: "suspended"}
 
 DEFAULT = "default"
+# The API records the *target* vm_state when it accepts an action and the
+# agent clears the task when the hypervisor is there.  Nova keeps the source
+# state until then, so while one of these transitions runs the server is
+# shown in its source state (``server stop`` shows ACTIVE/powering-off, not
+# SHUTOFF, until the VM is really off: a client waiting for SHUTOFF waits).
+SOURCE_STATE: dict[tuple[str, str], str] = {
+    (STOPPED, POWERING_OFF): ACTIVE, (ACTIVE, POWERING_ON): STOPPED,
+    (PAUSED, PAUSING): ACTIVE, (ACTIVE, UNPAUSING): PAUSED,
+    (SUSPENDED, SUSPENDING): ACTIVE, (ACTIVE, RESUMING): SUSPENDED,
+}
 _STATE_MAP: dict[str, dict[str | None, str]] = {
-    ACTIVE: {DEFAULT: "ACTIVE",
+    ACTIVE: {DEFAULT: "ACTIVE", POWERING_ON: "SHUTOFF", UNPAUSING: "PAUSED",
+             RESUMING: "SUSPENDED",
              REBOOTING: "REBOOT", REBOOT_PENDING: "REBOOT",
              REBOOTING_HARD: "HARD_REBOOT",
              REBUILDING: "REBUILD", REBUILD_SPAWNING: "REBUILD"},
     BUILDING: {DEFAULT: "BUILD"},
-    STOPPED: {DEFAULT: "SHUTOFF", REBUILDING: "REBUILD", REBUILD_SPAWNING: "REBUILD"},
+    STOPPED: {DEFAULT: "SHUTOFF", POWERING_OFF: "ACTIVE", REBUILDING: "REBUILD", REBUILD_SPAWNING: "REBUILD"},
     RESIZED: {DEFAULT: "VERIFY_RESIZE"},
-    PAUSED: {DEFAULT: "PAUSED"},
-    SUSPENDED: {DEFAULT: "SUSPENDED"},
+    PAUSED: {DEFAULT: "PAUSED", PAUSING: "ACTIVE"},
+    SUSPENDED: {DEFAULT: "SUSPENDED", SUSPENDING: "ACTIVE"},
     RESCUED: {DEFAULT: "RESCUE"},
     ERROR: {DEFAULT: "ERROR", REBUILDING: "REBUILD", REBUILD_SPAWNING: "REBUILD"},
     DELETED: {DEFAULT: "DELETED"},
@@ -61,6 +72,12 @@ def status(vm_state: str | None, task_state: str | None) -> str:
     if task_map is None:
         return "UNKNOWN"
     return task_map.get(task_state, task_map[DEFAULT])
+
+
+def shown_vm_state(vm_state: str | None, task_state: str | None) -> str | None:
+    """``OS-EXT-STS:vm_state`` as Nova shows it (the source state during a
+    transition, see SOURCE_STATE)."""
+    return SOURCE_STATE.get((vm_state or "", task_state or ""), vm_state)
 
 
 def status_filter(statuses: list[str]) -> list[tuple[str, set[str] | None, set[str]]]:

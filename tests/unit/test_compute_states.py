@@ -23,10 +23,15 @@ STATUS_TABLE = [
     (st.ACTIVE, st.REBUILD_SPAWNING, "REBUILD"),
     (st.ACTIVE, st.IMAGE_SNAPSHOT, "ACTIVE"),
     (st.STOPPED, None, "SHUTOFF"),
-    (st.STOPPED, st.POWERING_OFF, "SHUTOFF"),
+    # Targets are recorded at once; until the agent is done the source shows.
+    (st.STOPPED, st.POWERING_OFF, "ACTIVE"),
+    (st.ACTIVE, st.POWERING_ON, "SHUTOFF"),
+    (st.PAUSED, st.PAUSING, "ACTIVE"),
+    (st.ACTIVE, st.UNPAUSING, "PAUSED"),
+    (st.ACTIVE, st.RESUMING, "SUSPENDED"),
     (st.STOPPED, st.REBUILDING, "REBUILD"),
     (st.PAUSED, None, "PAUSED"),
-    (st.SUSPENDED, st.SUSPENDING, "SUSPENDED"),
+    (st.SUSPENDED, st.SUSPENDING, "ACTIVE"),
     (st.RESCUED, None, "RESCUE"),
     (st.ERROR, None, "ERROR"),
     (st.ERROR, st.REBUILDING, "REBUILD"),
@@ -37,6 +42,17 @@ STATUS_TABLE = [
     ("nonsense", None, "UNKNOWN"),
     (None, None, "UNKNOWN"),
 ]
+
+
+@pytest.mark.parametrize("target,task,source", [
+    (st.STOPPED, st.POWERING_OFF, st.ACTIVE), (st.ACTIVE, st.POWERING_ON, st.STOPPED),
+    (st.PAUSED, st.PAUSING, st.ACTIVE), (st.ACTIVE, st.UNPAUSING, st.PAUSED),
+    (st.SUSPENDED, st.SUSPENDING, st.ACTIVE), (st.ACTIVE, st.RESUMING, st.SUSPENDED),
+    (st.ACTIVE, None, st.ACTIVE), (st.ACTIVE, st.REBOOTING, st.ACTIVE),
+    (st.STOPPED, None, st.STOPPED)])
+def test_shown_vm_state_is_the_source_during_a_transition(target, task, source):
+    assert st.shown_vm_state(target, task) == source
+    assert st.status(target, task) == st.status(source, None) or task == st.REBOOTING
 
 
 @pytest.mark.parametrize("vm_state,task_state,expected", STATUS_TABLE)
@@ -118,7 +134,7 @@ def test_allowed_transitions(action, vm, task, new_vm, new_task):
 REFUSED = [
     ("stop", st.STOPPED, None, "vm_state stopped"),
     ("start", st.ACTIVE, None, "vm_state active"),
-    ("start", st.STOPPED, st.POWERING_OFF, "task_state powering-off"),
+    ("start", st.STOPPED, st.POWERING_OFF, "vm_state active"),  # still active, as Nova
     ("reboot", st.STOPPED, None, "vm_state stopped"),
     ("reboot", st.ACTIVE, st.REBOOTING, "task_state rebooting"),
     ("pause", st.PAUSED, None, "vm_state paused"),
