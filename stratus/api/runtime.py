@@ -24,6 +24,10 @@ class Runtime:
         self.tokens = TokenService(self.db, self.keys, conf.token.expiration,
                                    conf.token.cache_time, conf.token.allow_expired_window)
         self.policies: dict[str, PolicyEngine] = {}
+        # API workers schedule servers: a typo in [filter_scheduler] stops the
+        # start with a ConfigError naming it, not every later server create.
+        from stratus.scheduler.pipeline import Pipeline
+        Pipeline.from_conf(conf)
 
     def register_policy(self, service: str, defaults: dict[str, str]) -> None:
         self.policies[service] = PolicyEngine(defaults, self.conf.policy_file)

@@ -160,7 +160,6 @@ OPTIONS: dict[str, list[Opt]] = {
             "Availability zone of hosts that are in no aggregate with one."),
         Opt("default_schedule_zone", "str", "",
             "Availability zone of servers created without one (empty: any)."),
-        Opt("max_local_block_devices", "int", 3, "Largest number of local disks per server."),
         Opt("shutdown_timeout", "int", 60,
             "Seconds a guest gets to power off cleanly (ACPI) before it is stopped forcibly."),
         Opt("fake_host_vcpus", "int", 64,
@@ -254,7 +253,7 @@ OPTIONS: dict[str, list[Opt]] = {
             "for root, else ~/.cache/stratus/guest-image)."),
     ],
     "network": [
-        Opt("default_dns_servers", "list", [], "DNS servers handed out when a subnet has none."),
+        Opt("default_dns_servers", "list", [], "DNS servers of the demo project's `private` subnet created at first start."),
         Opt("global_physnet_mtu", "int", 1500, "MTU of the underlying physical network."),
         Opt("dhcp_lease_duration", "int", 86400, "DHCP lease time in seconds."),
         Opt("private_cidr", "str", "10.0.0.0/26",

@@ -6,7 +6,7 @@ finds instances in ``task_state="scheduling"`` untouched for ``older_than``
 seconds and schedules them again; scheduling is level-triggered and guarded
 in the database (scheduler/placement.py), so a sweep racing a live worker
 places each instance at most once.  ``SchedulingController`` runs the sweep
-on a timer in a daemon thread (``stratus up`` / ``stratus controller``).
+on a timer in a daemon thread (``stratus up``; a separate ``stratus controller`` process is future work).
 """
 from __future__ import annotations
 

@@ -251,6 +251,20 @@ def test_default_quotas_and_the_cli(live_cloud, demo, admin):
         assert admin.delete(f"quotas/{project}").status_code == 204
 
 
+def test_quota_set_with_the_cli_checks_the_limit_against_usage(live_cloud, admin):
+    """``openstack quota set --networks N`` sends ``check_limit`` (the
+    quota-check-limit extension): accepted, and a limit below usage is a 400."""
+    project = live_cloud.openstack("project", "show", "demo")["id"]
+    try:
+        live_cloud.openstack("quota", "set", "--networks", "42", "demo", json_out=False)
+        assert admin.get(f"quotas/{project}").json()["quota"]["network"] == 42
+        r = admin.put(f"quotas/{project}", json={"quota": {"network": 0, "check_limit": True}})
+        assert r.status_code == 400 and "already used" in r.text, r.text
+        assert admin.get(f"quotas/{project}").json()["quota"]["network"] == 42
+    finally:
+        assert admin.delete(f"quotas/{project}").status_code == 204
+
+
 def test_binding_creates_and_removes_the_dhcp_port(admin, demo):
     net = demo.post("networks", json={"network": {"name": unique("bind")}}).json()["network"]
     demo.post("subnets", json={"subnet": {"network_id": net["id"], "cidr": "10.55.0.0/24",

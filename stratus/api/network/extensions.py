@@ -17,6 +17,10 @@ EXTENSIONS = [
     ("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
     ("quotas", "Quota management support", "Expose functions for quotas management per "
      "tenant"),
+    ("quota_details", "Quota details management support", "Expose functions for quotas "
+     "usage statistics per project"),
+    ("quota-check-limit", "Quota engine limit check", "Support for checking the resource "
+     "usage before applying a new quota limit"),
     ("standard-attr-description", "standard-attr-description",
      "Extension to add descriptions to standard attributes"),
     ("standard-attr-revisions", "Resource revision numbers",

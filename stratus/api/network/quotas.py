@@ -81,6 +81,12 @@ def update_quota(req):
     doc = req.json()
     if not isinstance(doc, dict) or not isinstance(doc.get("quota"), dict):
         raise errors.BadRequest("Resource body required: expected an object under 'quota'.")
+    quota = dict(doc["quota"])
+    # quota-check-limit: refuse a limit below what the project already uses.
+    check_limit = quota.pop("check_limit", False)
+    if not isinstance(check_limit, bool):
+        check_limit = str(check_limit).lower() in ("1", "true", "yes", "on")
+    doc = {"quota": quota}
     unknown = sorted(set(doc["quota"]) - set(MODELS))
     if unknown:
         raise exc.HTTPBadRequest(f"Unrecognized attribute(s) '{', '.join(unknown)}'")
@@ -93,6 +99,10 @@ def update_quota(req):
         new[resource] = value
     with req.db.session() as s:
         for resource, value in new.items():
+            in_use = used(s, resource, project) if check_limit else 0
+            if check_limit and 0 <= value < in_use:
+                raise exc.HTTPBadRequest(f"Quota limit {value} for {resource} must be greater "
+                                         f"than or equal to already used and reserved {in_use}.")
             row = s.get(m.NetworkQuota, (project, resource))
             if row is None:
                 s.add(m.NetworkQuota(project_id=project, resource=resource, hard_limit=value))
