@@ -395,6 +395,19 @@ def pytest_sessionfinish(session, exitstatus):
     _finish_stopping()
 
 
+def wait_for(fn, timeout: float = 30.0, what: str = "condition", interval: float = 0.25):
+    """Poll ``fn`` until it returns something truthy (returned); fail the test
+    naming ``what`` and the last value after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
 def own_host(extra_conf: str) -> str:
     """Every test cloud gets its own compute host name, so that clouds running
     at once never share a host namespace (``shost-<host>``) whose level-triggered

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from conftest import wait_for
+
 FAKE_CONF = """
 [compute]
 compute_driver = fake
@@ -18,15 +20,6 @@ resync_interval = 5
 """
 
 
-def wait_for(fn, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def server(cloud, name):

@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from conftest import STRATUS, assert_error, clean_env, ok
+from conftest import STRATUS, assert_error, clean_env, ok, wait_for
 
 HOST = "agentproc1"
 CONF = f"""
@@ -24,15 +24,6 @@ report_interval = 2
 """
 
 
-def wait_for(fn, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 class AgentProcess:

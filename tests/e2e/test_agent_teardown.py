@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import time
 import uuid as uuidlib
 from pathlib import Path
 
 import pytest
+
+from conftest import wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="real VMs need root (netns, taps)")
 
@@ -52,15 +53,6 @@ def force_cleanup(state_dir: Path) -> None:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-def wait_for(fn, timeout, what):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
 
 
 @pytest.fixture

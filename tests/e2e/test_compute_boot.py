@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import wait_for
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="real VMs need root (netns, taps)")
 
 HOST = "t" + uuidlib.uuid4().hex[:6]          # shost-tXXXXXX: 13 characters
@@ -62,15 +64,6 @@ def cleanup_host(state_dir: Path) -> None:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-def wait_for(fn, timeout, what):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,13 @@ and their state rules, metadata, instance actions, delete, tenant isolation.
 """
 from __future__ import annotations
 
-import time
 
 import httpx
 import jsonschema
 import pytest
 from tempest.lib.api_schema.response.compute.v2_1 import servers as schemas
+
+from conftest import wait_for
 
 FAKE_CONF = """
 [compute]
@@ -25,15 +26,6 @@ ram = -1
 """
 
 
-def wait_for(fn, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def check(schema, r: httpx.Response):

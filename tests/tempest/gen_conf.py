@@ -2,6 +2,7 @@
 """Generate a tempest.conf for the Identity v3 tests of a Stratus cloud.
 
 Usage:
+    gen_conf.py --server-conf [--host NAME]   (stratus.conf for run.sh's server)
     gen_conf.py CLOUDS_YAML CLOUD_NAME -o tempest.conf [--log-dir DIR]
                 [--features trust=true,api_extensions=OS-INHERIT:OS-EC2]
 
@@ -61,6 +62,9 @@ COMPUTE_FEATURES = {
 # `stratus up` registers, unless STRATUS_TEMPEST_IMAGE_REF names another.
 GUEST_IMAGE = 'stratus-guest'
 
+# Subnet of the shared network run.sh's server gets (--shared-network).
+SHARED_CIDR = '10.199.0.0/22'
+
 # Security-compliance settings: the server started by run.sh gets them in its
 # stratus.conf ([security_compliance]) and tempest gets them in [identity], so
 # both sides agree.  A server you start yourself needs the same values.
@@ -72,12 +76,25 @@ SECURITY = {
 }
 
 
-def server_conf():
-    """The stratus.conf a server under Tempest needs."""
+def server_conf(host=None):
+    """The stratus.conf a server under Tempest needs.  ``host``: its compute
+    host name ([compute] host), so the VMs and the host namespace
+    ``shost-<host>`` of this server are its own (run.sh picks a unique short
+    name and removes what is left of that host when it stops)."""
     lines = ['[security_compliance]']
     lines += ['%s = %s' % (k, v) for k, v in SECURITY.items()]
     # Cheap bcrypt: Tempest creates hundreds of users.
     lines += ['', '[identity]', 'password_hash_rounds = 4']
+    lines += ['', '[compute]']
+    if host:
+        lines += ['host = %s' % host]
+    # Tempest stops, rebuilds and snapshots guests a second after they boot,
+    # before the guest's acpid runs: the one ACPI power-button press the qemu
+    # driver sends is lost and the agent waits the whole timeout before it
+    # kills the VM (libvirt re-sends it every 10 s; ours does not yet).  The
+    # agent works serially, so that wait stalls every VM of the host: keep it
+    # short for these throwaway guests.
+    lines += ['shutdown_timeout = 10', '', '[qemu]', 'wait_soft_reboot_seconds = 10']
     return '\n'.join(lines) + '\n'
 
 
@@ -176,8 +193,64 @@ def guest_image_ref(cloud, name=GUEST_IMAGE):
     return found[0]['id']
 
 
+def _admin_session(http, cloud):
+    """(token, catalog) of the cloud's admin, project-scoped."""
+    auth = cloud.get('auth') or {}
+    body = {'auth': {'identity': {'methods': ['password'], 'password': {'user': {
+        'name': auth.get('username'), 'password': str(auth.get('password')),
+        'domain': {'name': auth.get('user_domain_name') or 'Default'}}}},
+        'scope': {'project': {'name': auth.get('project_name'),
+                              'domain': {'name': auth.get('project_domain_name')
+                                         or 'Default'}}}}}
+    r = http.post(v3_uri(auth['auth_url']) + '/auth/tokens', json=body)
+    r.raise_for_status()
+    return r.headers['X-Subject-Token'], r.json()['token']['catalog']
+
+
+def _endpoint(catalog, kind):
+    urls = [e['url'] for svc in catalog if svc['type'] == kind
+            for e in svc['endpoints'] if e['interface'] == 'public']
+    if not urls:
+        raise LookupError('no public %s endpoint in the catalog' % kind)
+    return urls[0].rstrip('/')
+
+
+def ensure_shared_network(cloud, name, cidr=SHARED_CIDR):
+    """Make sure the cloud has a shared network ``name`` with an IPv4 subnet
+    (created by the admin when missing): the network Tempest's servers get
+    ([compute] fixed_network_name), as DevStack's shared network would be.
+    Without it the dynamic Tempest projects can see no network and their
+    servers boot without a NIC.  Returns the network id, or None (with a note
+    on stderr) when it cannot be made."""
+    import httpx
+    try:
+        with httpx.Client(timeout=30, trust_env=False) as http:
+            token, catalog = _admin_session(http, cloud)
+            base = _endpoint(catalog, 'network') + '/v2.0'
+            hdr = {'X-Auth-Token': token}
+            r = http.get(base + '/networks', params={'name': name}, headers=hdr)
+            r.raise_for_status()
+            nets = [n for n in r.json()['networks'] if n.get('shared')]
+            if nets:
+                net = nets[0]
+            else:
+                r = http.post(base + '/networks', headers=hdr, json={
+                    'network': {'name': name, 'shared': True}})
+                r.raise_for_status()
+                net = r.json()['network']
+            if not net.get('subnets'):
+                r = http.post(base + '/subnets', headers=hdr, json={'subnet': {
+                    'name': name + '-subnet', 'network_id': net['id'],
+                    'ip_version': 4, 'cidr': cidr}})
+                r.raise_for_status()
+            return net['id']
+    except (httpx.HTTPError, KeyError, LookupError, ValueError) as exc:
+        sys.stderr.write('gen_conf.py: cannot make shared network %r: %s\n' % (name, exc))
+        return None
+
+
 def build_conf(cloud, features, log_dir=None, log_file='tempest.log',
-               lock_path=None):
+               lock_path=None, shared_network=None):
     auth = cloud.get('auth') or {}
     for key in ('auth_url', 'username', 'password', 'project_name'):
         if not auth.get(key):
@@ -256,10 +329,15 @@ def build_conf(cloud, features, log_dir=None, log_file='tempest.log',
     c['service_available']['nova'] = 'True'
     # Servers get their ports from Neutron (nova-network's os-networks is gone).
     c['service_available']['neutron'] = 'True'
+    # Neutron here: networks, subnets, ports; no floating IPs (nor routers,
+    # security groups: the compute os-security-groups tests fail, see
+    # COMPUTE_NOTES.md).
+    c['network-feature-enabled'] = {'floating_ips': 'False'}
     c['compute'] = {'min_microversion': '2.1', 'max_microversion': '2.1',
                     'flavor_ref': '1', 'flavor_ref_alt': '2',
                     'build_timeout': '120', 'build_interval': '1',
-                    'min_compute_nodes': '1', 'fixed_network_name': 'private'}
+                    'min_compute_nodes': '1',
+                    'fixed_network_name': shared_network or 'private'}
     c['compute-feature-enabled'] = {k: (','.join(v) if isinstance(v, list) else str(v))
                                     for k, v in COMPUTE_FEATURES.items()}
     image = os.environ.get('STRATUS_TEMPEST_IMAGE_REF') or guest_image_ref(cloud)
@@ -276,8 +354,13 @@ def build_conf(cloud, features, log_dir=None, log_file='tempest.log',
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
-    if argv is None and sys.argv[1:] == ['--server-conf'] or argv == ['--server-conf']:
-        sys.stdout.write(server_conf())
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ['--server-conf']:
+        sp = argparse.ArgumentParser(prog='gen_conf.py --server-conf')
+        sp.add_argument('--host', default=None,
+                        help='[compute] host of the server (default: none, '
+                             'i.e. the machine\'s hostname)')
+        sys.stdout.write(server_conf(sp.parse_args(args[1:]).host))
         return 0
     p.add_argument('clouds_yaml')
     p.add_argument('cloud', nargs='?', default='stratus')
@@ -293,6 +376,10 @@ def main(argv=None):
         help='comma separated identity-feature-enabled overrides, '
              'e.g. trust=true,api_extensions=OS-INHERIT:OS-EC2 '
              '(env STRATUS_TEMPEST_FEATURES)')
+    p.add_argument('--shared-network', default=None, metavar='NAME',
+                   help='make sure the cloud has a shared network NAME with a '
+                        'subnet (created when missing) and give it to '
+                        'Tempest as [compute] fixed_network_name')
     args = p.parse_args(argv)
 
     cloud = load_cloud(args.clouds_yaml, args.cloud)
@@ -301,9 +388,12 @@ def main(argv=None):
         log_dir = os.path.dirname(os.path.abspath(args.output))
     if log_dir:
         log_dir = os.path.abspath(log_dir)
+    shared = None
+    if args.shared_network and ensure_shared_network(cloud, args.shared_network):
+        shared = args.shared_network
     conf = build_conf(cloud, parse_features(args.features), log_dir=log_dir,
                       lock_path=args.lock_path and os.path.abspath(
-                          args.lock_path))
+                          args.lock_path), shared_network=shared)
 
     if args.output == '-':
         conf.write(sys.stdout)

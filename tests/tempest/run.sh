@@ -84,6 +84,7 @@ mkdir -p "$WORK"
 server_pid=
 tempest_pid=
 tmp_state=
+compute_host=
 stop_group() {  # stop_group PID: TERM its process group, KILL after 10 s
     local pid=$1
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
@@ -96,6 +97,25 @@ stop_group() {  # stop_group PID: TERM its process group, KILL after 10 s
     fi
     wait "$pid" 2>/dev/null
 }
+teardown_host() {  # remove what our own server's compute host left behind
+    local host=$1 state=$2 pid comm ns
+    # VMs and DHCP servers started for this state dir (qemu runs through
+    # `ip netns exec` and names its disks/sockets under the state dir;
+    # dnsmasq's config dir is there too).
+    for pid in $(pgrep -f -- "$state/" 2>/dev/null); do
+        comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+        case "$comm" in
+            qemu-system-*|dnsmasq) kill -KILL "$pid" 2>/dev/null ;;
+        esac
+    done
+    # the host namespace (bridges, taps) and the DHCP namespaces of the host
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+        case "$ns" in
+            "$(printf 'shost-%s' "$host" | cut -c1-15)"|qdhcp-*-"$host")
+                ip netns delete "$ns" 2>/dev/null ;;
+        esac
+    done
+}
 cleanup() {
     local rc=$?
     trap - INT TERM
@@ -106,6 +126,16 @@ cleanup() {
     if [ -n "$server_pid" ]; then
         # the server was started with setsid: it leads its own process group
         stop_group "$server_pid"
+    fi
+    if [ -n "$compute_host" ] && [ -n "$tmp_state" ]; then
+        # the VMs outlive their agent (a restarted agent re-adopts them):
+        # remove the host's VMs and data plane now that the server is gone
+        if "$VENV/bin/stratus" agent --help 2>/dev/null | grep -q -- --teardown; then
+            timeout 120 "$VENV/bin/stratus" agent --teardown --host "$compute_host" \
+                --state-dir "$tmp_state" >>"$WORK/server.log" 2>&1 ||
+                echo "run.sh: stratus agent --teardown failed (see $WORK/server.log)" >&2
+        fi
+        teardown_host "$compute_host" "$tmp_state"  # whatever is still there
     fi
     if [ -n "$tmp_state" ] && [ -d "$tmp_state" ]; then
         # keep the server's own logs (they live in the state dir)
@@ -130,7 +160,10 @@ if [ -z "$state_dir" ]; then
     tmp_state=$(mktemp -d "${TMPDIR:-/tmp}/stratus-tempest.XXXXXX")
     state_dir=$tmp_state
     echo "run.sh: starting stratus on 127.0.0.1:$port (state $state_dir)"
-    "$PY" "$HERE/gen_conf.py" --server-conf >"$state_dir/stratus.conf" ||
+    # a compute host of its own (namespace shost-<host>, at most 15 chars)
+    compute_host=tp-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+    "$PY" "$HERE/gen_conf.py" --server-conf --host "$compute_host" \
+        >"$state_dir/stratus.conf" ||
         die "cannot write $state_dir/stratus.conf"
     up_args=(up --state-dir "$state_dir" --port "$port")
     # don't touch ~/.config/openstack/clouds.yaml if the server supports that
@@ -166,8 +199,11 @@ if [ ! -f "$WS/.stestr.conf" ]; then
     "$VENV/bin/tempest" init --workspace-path "$WORK/workspace.yaml" \
         --name stratus-identity "$WS" >/dev/null || die "tempest init failed"
 fi
+# our own server gets a shared network for the servers Tempest boots (a
+# cloud given as STATE_DIR is not changed)
 "$PY" "$HERE/gen_conf.py" "$clouds" "$cloud" -o "$WS/etc/tempest.conf" \
     --log-dir "$WS/logs" --lock-path "$WS/tempest_lock" \
+    ${tmp_state:+--shared-network tempest-shared} \
     ${features:+--features "$features"} || die "gen_conf.py failed"
 rm -f "$WS/logs/tempest.log"
 
