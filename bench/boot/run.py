@@ -4,8 +4,9 @@ lists 1,000 servers.
 1. Boot (QEMU driver; TCG, and KVM when this machine can use it): for each of
    ``--boots`` servers, the time from ``POST /servers`` to status ACTIVE and
    to the guest's "STRATUS GUEST READY" line in the console output; median
-   over the boots.  Needs root (namespaces, taps) and the guest image
-   (``stratus image build``).
+   over the boots.  The peer in the same run: the same image booted by plain
+   QEMU with no cloud (from QEMU start to the ready line).  Needs root
+   (namespaces, taps) and the guest image (``stratus image build``).
 2. List (fake driver, scale simulation): ``--servers`` servers created in
    batches (min/max_count), then the latency of ``GET /servers`` and
    ``GET /servers/detail`` (median and p95 of ``--requests`` calls).
@@ -216,6 +217,18 @@ def bench_list(args) -> dict:
         cloud.close(args.keep)
 
 
+def bench_bare(args) -> dict:
+    """The peer: the same guest image booted by plain QEMU (same TCG flags, a
+    config drive, a tap with dnsmasq in a namespace; tests/guest/guest_harness.py),
+    with no cloud around it.  The difference to ``boot_tcg`` is what the cloud adds."""
+    sys.path.insert(0, str(ROOT / "tests" / "guest"))
+    import guest_harness
+    from stratus.guestimage.build import build
+    runs = guest_harness.measure(build(), args.boots, memory_mb=256)  # m1.tiny's RAM
+    return {"boots": len(runs), "ready_s": runs,
+            "median_ready_s": round(statistics.median(runs), 2)}
+
+
 def kvm_usable() -> bool:
     from stratus.virt.qemu import cmdline, kvm_probe
     return kvm_probe.kvm_usable("qemu-system-x86_64", cmdline.cpu_model("kvm", ""))
@@ -241,6 +254,11 @@ def main() -> int:
                   f"{results['boot_tcg']['median_active_s']} s, ready line "
                   f"{results['boot_tcg']['median_ready_s']} s "
                   f"(all: {results['boot_tcg']['ready_s']})", flush=True)
+            bare = results["boot_bare_qemu"] = bench_bare(args)
+            print(f"peer, plain QEMU (TCG) with the same image, median of {args.boots}: "
+                  f"ready line {bare['median_ready_s']} s (all: {bare['ready_s']}); the cloud "
+                  f"adds {round(results['boot_tcg']['median_ready_s'] - bare['median_ready_s'], 2)}"
+                  " s", flush=True)
             if args.skip_kvm or not kvm_usable():
                 results["boot_kvm"] = "unavailable (KVM not usable on this machine)"
                 print("KVM boot: unavailable (KVM not usable on this machine)", flush=True)
