@@ -3,11 +3,14 @@ generation as nova does them, and lookup for server create."""
 from __future__ import annotations
 
 import base64
+import binascii
+import datetime as dt
 import hashlib
 import string
 
+from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
@@ -52,6 +55,42 @@ def generate() -> tuple[str, str, str]:
                                            serialization.PublicFormat.OpenSSH).decode()
     public += " Generated-by-Nova"
     return private, public, fingerprint(public)
+
+
+def x509_fingerprint(pem: str) -> str:
+    """SHA1 of a PEM X.509 certificate as colon-separated hex (nova's
+    generate_x509_fingerprint, microversion 2.2 ``type: x509``); 400 if the
+    text is not a PEM certificate."""
+    try:
+        cert = x509.load_pem_x509_certificate(pem.strip().encode("utf-8"))
+        raw = binascii.hexlify(cert.fingerprint(hashes.SHA1())).decode("ascii")
+    except (ValueError, TypeError, UnicodeError, binascii.Error) as exc:
+        raise errors.BadRequest("Keypair data is invalid: failed to generate X509 "
+                                f"fingerprint. Error message: {exc}") from None
+    return ":".join(raw[i:i + 2] for i in range(0, len(raw), 2))
+
+
+def generate_x509(user_id: str) -> tuple[str, str, str]:
+    """A new RSA 2048 key and a self-signed certificate for ``user_id``, as
+    nova's generate_winrm_x509_cert: (private key PEM, certificate PEM,
+    fingerprint)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, user_id)])
+    now = dt.datetime.now(dt.timezone.utc)
+    upn = x509.OtherName(x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3"),
+                         b"\x0c" + bytes([len(user_id) + 10]) + f"{user_id}@localhost".encode())
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + dt.timedelta(days=3650))
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]),
+                           critical=False)
+            .add_extension(x509.SubjectAlternativeName([upn]), critical=False)
+            .sign(key, hashes.SHA256()))
+    private = key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption()).decode()
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    return private, pem, x509_fingerprint(pem)
 
 
 def get_keypair(session, user_id: str, name: str) -> m.KeyPair | None:

@@ -333,7 +333,7 @@ def build_conf(cloud, features, log_dir=None, log_file='tempest.log',
     # security groups: the compute os-security-groups tests fail, see
     # COMPUTE_NOTES.md).
     c['network-feature-enabled'] = {'floating_ips': 'False'}
-    c['compute'] = {'min_microversion': '2.1', 'max_microversion': '2.1',
+    c['compute'] = {'min_microversion': '2.1', 'max_microversion': '2.11',
                     'flavor_ref': '1', 'flavor_ref_alt': '2',
                     'build_timeout': '120', 'build_interval': '1',
                     'min_compute_nodes': '1',

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from stratus.api.compute import microversion
 from stratus.api.compute import res_common as c
 from stratus.api.compute.flavors import get_or_404
 from stratus.api.routing import RouteTable
@@ -135,7 +136,9 @@ def flavor_action(req):
         f = get_or_404(s, req, flavor_id)
         existing = s.get(m.FlavorProject, (f.id, tenant))
         if "addTenantAccess" in body:
-            if f.is_public:
+            # nova checks is_public from microversion 2.7; before, the access
+            # row is added to a public flavor (where it has no effect).
+            if f.is_public and microversion.at_least(req, 2, 7):
                 raise errors.Conflict("Can not add access to a public flavor.")
             project = s.get(idm.Project, tenant)
             if project is None or project.is_domain:

@@ -16,10 +16,10 @@ from stratus.common import errors
 
 SERVICE = "compute"
 LEGACY_HEADER = "X-OpenStack-Nova-API-Version"
-# The range both halves of the compute API truly implement (every 2.1 body;
-# no later delta yet).  Raise MAX_VERSION only with the deltas implemented.
+# The range both halves of the compute API truly implement (every body and
+# delta of 2.2-2.11).  Raise MAX_VERSION only with the deltas implemented.
 MIN_VERSION = mv.Version(2, 1)
-MAX_VERSION = mv.Version(2, 1)
+MAX_VERSION = mv.Version(2, 11)
 SCOPE_KEY = "stratus.compute_version"
 
 

@@ -8,9 +8,11 @@ shown to admins only (see server_views.detail).
 """
 from __future__ import annotations
 
-from stratus.api.compute import instance_actions, server_actions, server_metadata, servers
+from stratus.api.compute import (instance_actions, remote_consoles, server_actions,
+                                 server_images, server_metadata, servers)
 
-MODULES: list = [servers, server_actions, server_metadata, instance_actions]
+MODULES: list = [servers, server_actions, server_metadata, instance_actions, server_images,
+                 remote_consoles]
 
 ADMIN = "role:admin"
 MEMBER = "role:admin or (role:member and project_id:%(project_id)s)"
@@ -21,7 +23,13 @@ POLICY_DEFAULTS: dict[str, str] = {
     P + "servers:create": "role:member or role:admin",
     P + "servers:index": "role:reader or role:admin",
     P + "servers:detail": "role:reader or role:admin",
+    P + "servers:index:get_all_tenants": ADMIN,
+    P + "servers:detail:get_all_tenants": ADMIN,
     P + "servers:show": READER,
+    P + "ips:index": READER,
+    P + "ips:show": READER,
+    P + "os-server-password:show": READER,
+    P + "os-server-password:clear": MEMBER,
     P + "servers:update": MEMBER,
     P + "servers:delete": MEMBER,
     P + "servers:start": MEMBER,
@@ -36,7 +44,9 @@ POLICY_DEFAULTS: dict[str, str] = {
     P + "os-lock-server:lock": MEMBER,
     P + "os-lock-server:unlock": MEMBER,
     P + "os-console-output": MEMBER,
+    P + "os-remote-consoles": MEMBER,
     P + "os-admin-actions:reset_state": ADMIN,
+    P + "os-admin-actions:inject_network_info": ADMIN,
     P + "os-deferred-delete:force": MEMBER,
     P + "os-deferred-delete:restore": MEMBER,
     P + "server-metadata:index": READER,

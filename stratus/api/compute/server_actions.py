@@ -12,6 +12,7 @@ import os
 
 from stratus.api.compute import server_schema as schema
 from stratus.api.compute import server_views as views
+from stratus.api.compute.microversion import version_of
 from stratus.api.compute.server_common import (addresses_of, faults_of, get_instance,
                                                links_of, metadata_of)
 from stratus.api.routing import RouteTable
@@ -67,6 +68,8 @@ def _one_action(body) -> tuple[str, object]:
 def server_action(req):
     name, arg = _one_action(req.json())
     handler = HANDLERS.get(name)
+    if handler is None and name in UNSUPPORTED:
+        handler = _unsupported
     if handler is None and name not in SIMPLE:
         raise errors.BadRequest(f"There is no such action: {name}")
     with req.db.session() as s:
@@ -115,12 +118,13 @@ def _rebuild(s, req, arg):
         inst.display_name = arg["name"]
     for key, attr in (("accessIPv4", "access_ip_v4"), ("accessIPv6", "access_ip_v6")):
         if key in arg:
-            setattr(inst, attr, arg[key])
+            setattr(inst, attr, schema.access_ip(arg[key]))
     actions.record(s, req.ctx, inst.uuid, "rebuild")
     s.flush()
     body = views.basic(inst, links_of(req), metadata=metadata_of(s, inst.uuid),
                        addresses=addresses_of(s, [inst.uuid])[inst.uuid],
-                       fault=faults_of(s, [inst.uuid]).get(inst.uuid), is_admin=req.ctx.is_admin)
+                       fault=faults_of(s, [inst.uuid]).get(inst.uuid), is_admin=req.ctx.is_admin,
+                       version=version_of(req))
     body["adminPass"] = arg.get("adminPass") or schema.admin_password()
     return 202, {"server": body}
 
@@ -138,10 +142,12 @@ def _create_image(s, req, arg):
                         for_update=True)
     domain.check_unlocked(inst, req.ctx)
     domain.check(inst, "createImage")
-    props = {**arg.get("metadata", {}), "instance_uuid": inst.uuid,
-             "image_type": "snapshot", "base_image_ref": inst.image_ref or "",
-             "min_disk": (inst.flavor or {}).get("disk", inst.root_gb),
-             "min_ram": 0, "user_id": req.ctx.user_id or ""}
+    # As Nova's _create_image: the request's metadata has precedence.
+    # (min_disk/min_ram are image columns, not properties: always ours.)
+    props = {"instance_uuid": inst.uuid, "image_type": "snapshot",
+             "base_image_ref": inst.image_ref or "", "user_id": req.ctx.user_id or "",
+             **arg.get("metadata", {}),
+             "min_disk": (inst.flavor or {}).get("disk", inst.root_gb), "min_ram": 0}
     image_id = image_api.create_snapshot_image(s, req.ctx, arg["name"], props)
     domain.apply(s, inst, "createImage")
     inst.request_spec = {**(inst.request_spec or {}), "snapshot_image_id": image_id}
@@ -181,8 +187,9 @@ def read_tail(path: str, length: int | None) -> str:
         return text
     if length == 0:
         return ""
-    lines = text.splitlines(keepends=True)
-    return "".join(lines[-length:])
+    # As nova's _tail_log: the last ``length`` pieces of the text split at
+    # newlines, joined again (a final newline counts as an empty last line).
+    return "\n".join(text.split("\n")[-length:])
 
 
 def _lock(s, req, arg):
@@ -228,6 +235,34 @@ def _restore(s, req, arg):
                           f"{inst.vm_state}")
 
 
-HANDLERS = {"forceDelete": _force_delete, "restore": _restore,"reboot": _reboot, "rebuild": _rebuild, "createImage": _create_image,
+def _inject_network_info(s, req, arg):
+    """``injectNetworkInfo`` (admin): nothing to push, the guests get their
+    network by DHCP and the config drive; as Nova with the libvirt driver
+    (whose inject_network_info does nothing), 202."""
+    inst = get_instance(s, req, req.path_params["server_id"], None)
+    req.authorize(P + "os-admin-actions:inject_network_info", {"project_id": inst.project_id})
+    domain.check_unlocked(inst, req.ctx)
+    return 202, None
+
+
+# Actions of Nova v2.1 this cloud does not implement (no resize/migration,
+# shelve, rescue, password injection, security groups or floating IPs on
+# servers, backups, remote consoles): the server is looked up first (404 as
+# Nova when it does not exist), then 400 as Nova's raise_feature_not_supported.
+UNSUPPORTED = frozenset({
+    "migrate", "resize", "confirmResize", "revertResize", "os-migrateLive", "evacuate",
+    "shelve", "shelveOffload", "unshelve", "rescue", "unrescue", "changePassword",
+    "addSecurityGroup", "removeSecurityGroup", "addFloatingIp", "removeFloatingIp",
+    "addFixedIp", "removeFixedIp", "createBackup", "os-resetNetwork", "trigger_crash_dump",
+    "os-getVNCConsole", "os-getSPICEConsole", "os-getRDPConsole", "os-getSerialConsole",
+})
+
+
+def _unsupported(s, req, arg):
+    get_instance(s, req, req.path_params["server_id"], None)
+    raise errors.BadRequest("The requested functionality is not supported.")
+
+
+HANDLERS = {"injectNetworkInfo": _inject_network_info, "forceDelete": _force_delete, "restore": _restore,"reboot": _reboot, "rebuild": _rebuild, "createImage": _create_image,
             "os-getConsoleOutput": _console_output, "lock": _lock, "unlock": _unlock,
             "os-resetState": _reset_state}

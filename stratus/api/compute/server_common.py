@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from stratus.api.compute import server_views as views
+from stratus.api.compute.microversion import version_of
 from stratus.common import errors
 from stratus.db.models.compute import Instance, InstanceFault, InstanceMetadata
 
@@ -66,4 +67,5 @@ def render_detail(session, req, rows: list[Instance]) -> list[dict]:
     addresses = addresses_of(session, uuids)
     links = links_of(req)
     return [views.detail(i, links, metadata=metadata[i.uuid], addresses=addresses.get(i.uuid, {}),
-                         fault=faults.get(i.uuid), is_admin=req.ctx.is_admin) for i in rows]
+                         fault=faults.get(i.uuid), is_admin=req.ctx.is_admin,
+                         version=version_of(req)) for i in rows]

@@ -24,6 +24,12 @@ def parse(body) -> tuple[dict, dict]:
         raise errors.ValidationError("Invalid input for field/attribute: additional "
                                      f"properties are not allowed ({', '.join(sorted(unknown))})")
     server = schema.validate(schema.body_of(body, "server"), schema.SERVER_CREATE, "server")
+    # Neutron here has no security groups yet (the networking issue): every
+    # project has only the implicit ``default`` group, as the port API says.
+    for group in server.get("security_groups") or []:
+        name = group.get("name", "default")
+        if name != "default":
+            raise errors.BadRequest(f"Security group {name} not found for project.")
     hints = body.get("OS-SCH-HNT:scheduler_hints", body.get("os:scheduler_hints")) or {}
     schema.validate(hints, schema.HINTS, "OS-SCH-HNT:scheduler_hints")
     return server, hints
@@ -78,8 +84,8 @@ def create(session, conf, ctx, body) -> tuple[list[cm.Instance], str, str | None
         flavor=lookups.flavor_snapshot(session, flavor), image_ref=image_id,
         requested_az=zone, key_name=kp.name if kp else None,
         key_data=kp.public_key if kp else None, user_data=user_data,
-        config_drive=config_drive, access_ip_v4=server.get("accessIPv4"),
-        access_ip_v6=server.get("accessIPv6"),
+        config_drive=config_drive, access_ip_v4=schema.access_ip(server.get("accessIPv4")),
+        access_ip_v6=schema.access_ip(server.get("accessIPv6")),
         requested_networks=server.get("networks"),
         request_spec=_request_spec(server, hints, group, forced_host),
         reservation_id="r-" + secrets.token_hex(4))

@@ -29,6 +29,24 @@ def truthy(value: str | None) -> bool:
     return value.strip().lower() not in ("0", "false", "off", "no", "f", "n")
 
 
+def all_tenants(query) -> bool:
+    """Nova's ``is_all_tenants``: present and empty means yes; otherwise a
+    boolean string (400 if it is not one)."""
+    if "all_tenants" not in query:
+        return False
+    value = query.get("all_tenants")
+    if not value:
+        return True
+    low = value.strip().lower()
+    if low in ("1", "t", "true", "on", "y", "yes"):
+        return True
+    if low in ("0", "f", "false", "off", "n", "no"):
+        return False
+    raise errors.BadRequest(f"Invalid input received: Unrecognized value '{value}', "
+                            "acceptable values are: '0', '1', 'f', 'false', 'n', 'no', "
+                            "'off', 'on', 't', 'true', 'y', 'yes'")
+
+
 def parse_time(value: str, field: str) -> dt.datetime:
     try:
         t = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))
@@ -61,13 +79,14 @@ def build_query(ctx, query):
     and ``ip`` regular expressions are applied to the rows afterwards)."""
     q = select(Instance)
     admin = ctx.is_admin
-    if admin and truthy(query.get("all_tenants")):
+    if admin and all_tenants(query):
+        # (the API checked the get_all_tenants policy first)
         project = query.get("project_id") or query.get("tenant_id")
         if project:
             q = q.where(Instance.project_id == project)
-    elif admin and (query.get("project_id") or query.get("tenant_id")):
-        q = q.where(Instance.project_id == (query.get("project_id") or query.get("tenant_id")))
     else:
+        # Without all_tenants Nova ignores tenant_id/project_id (lp:#1185290):
+        # everyone, admins included, lists their own project.
         q = q.where(Instance.project_id == ctx.project_id)
 
     show_deleted = admin and truthy(query.get("deleted"))
@@ -102,6 +121,16 @@ def build_query(ctx, query):
     if query.get("key_name"):
         q = q.where(Instance.key_name == query["key_name"])
     return q
+
+
+def ip_matches(address: dict, ip, ip6) -> bool:
+    """Nova's ip filters: ``ip`` (regexp) over any fixed address as before,
+    ``ip6`` (regexp, admins; everyone from 2.5) over IPv6 ones; either matching
+    keeps the server."""
+    if ip is not None and ip.search(address["addr"]):
+        return True
+    return ip6 is not None and address.get("version") == 6 and \
+        ip6.search(address["addr"]) is not None
 
 
 def name_regex(value: str | None, field: str = "name"):

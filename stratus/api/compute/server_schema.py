@@ -227,6 +227,19 @@ def admin_password(length: int = 12) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
+def access_ip(value: str | None) -> str | None:
+    """An accessIPv4/accessIPv6 as Nova stores it: normalised (its
+    IPAddress fields), e.g. ``0:0:0:0:0:babe:220.12.22.2`` -> ``::babe:dc0c:1602``.
+    The value was already checked by the ipv4/ipv6 formats."""
+    import ipaddress
+    if value is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return value
+
+
 def metadata_of(value) -> dict:
     """Body of metadata calls: a JSON object of string values."""
     return validate(value, METADATA, "metadata")

@@ -74,9 +74,15 @@ def plain_addresses(addresses: dict) -> dict:
             for net, lst in addresses.items()}
 
 
+def at_least(version, major: int, minor: int) -> bool:
+    """Whether the negotiated microversion ``version`` (None: 2.1) is >= major.minor."""
+    return version is not None and (version.major, version.minor) >= (major, minor)
+
+
 def basic(inst, links: Links, *, metadata: dict, addresses: dict, fault=None,
-          is_admin: bool = False) -> dict:
-    """The common server body (PUT /servers/{id}, rebuild)."""
+          is_admin: bool = False, version=None) -> dict:
+    """The common server body (PUT /servers/{id}, rebuild); from 2.9 with
+    ``locked``."""
     status = states.status(inst.vm_state, inst.task_state)
     body = {
         "id": inst.uuid,
@@ -100,14 +106,18 @@ def basic(inst, links: Links, *, metadata: dict, addresses: dict, fault=None,
         body["progress"] = inst.progress or 0
     if fault is not None and status in ("ERROR", "DELETED"):
         body["fault"] = fault_view(fault, is_admin)
+    if at_least(version, 2, 9):
+        body["locked"] = bool(inst.locked)
     return body
 
 
 def detail(inst, links: Links, *, metadata: dict, addresses: dict, fault=None,
-           is_admin: bool = False) -> dict:
-    """GET /servers/{id} and one entry of GET /servers/detail."""
+           is_admin: bool = False, version=None) -> dict:
+    """GET /servers/{id} and one entry of GET /servers/detail (``version``:
+    the negotiated microversion; 2.3 adds more OS-EXT-SRV-ATTR keys for
+    admins, 2.9 ``locked``)."""
     body = basic(inst, links, metadata=metadata, addresses=addresses, fault=fault,
-                 is_admin=is_admin)
+                 is_admin=is_admin, version=version)
     spec = inst.request_spec or {}
     body.update({
         "addresses": addresses,
@@ -128,6 +138,19 @@ def detail(inst, links: Links, *, metadata: dict, addresses: dict, fault=None,
             "OS-EXT-SRV-ATTR:hypervisor_hostname": inst.node,
             "OS-EXT-SRV-ATTR:instance_name": instance_name(inst.id),
         })
+        if at_least(version, 2, 3):
+            # nova 2.3: attributes the EC2 API needs (kernel/ramdisk are only
+            # set for AMI images, never here; the root device is the first
+            # virtio disk once a host built the server).
+            body.update({
+                "OS-EXT-SRV-ATTR:reservation_id": inst.reservation_id or None,
+                "OS-EXT-SRV-ATTR:launch_index": inst.launch_index or 0,
+                "OS-EXT-SRV-ATTR:kernel_id": "",
+                "OS-EXT-SRV-ATTR:ramdisk_id": "",
+                "OS-EXT-SRV-ATTR:hostname": inst.hostname or "",
+                "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda" if inst.host else None,
+                "OS-EXT-SRV-ATTR:user_data": inst.user_data,
+            })
     return body
 
 

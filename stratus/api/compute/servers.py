@@ -11,9 +11,11 @@ from stratus.api import pagination
 from stratus.api.compute import server_create, server_list
 from stratus.api.compute import server_schema as schema
 from stratus.api.compute import server_views as views
+from stratus.api.compute.microversion import at_least, version_of
 from stratus.api.compute.server_common import (addresses_of, faults_of, get_instance,
                                                links_of, metadata_of, render_detail)
 from stratus.api.routing import RouteTable
+from stratus.common import errors
 from stratus.compute import actions
 from stratus.compute import servers as domain
 from stratus.db.models.compute import Instance
@@ -54,25 +56,30 @@ def create_server(req):
 
 
 def _listing(req, detail: bool):
-    req.authorize("os_compute_api:servers:detail" if detail else "os_compute_api:servers:index",
-                  {"project_id": req.ctx.project_id})
+    rule = "os_compute_api:servers:detail" if detail else "os_compute_api:servers:index"
+    req.authorize(rule, {"project_id": req.ctx.project_id})
+    if server_list.all_tenants(req.query):
+        req.authorize(rule + ":get_all_tenants", {"project_id": req.ctx.project_id})
     page = pagination.parse(req.query, req.conf.DEFAULT.osapi_max_limit,
                             [("created_at", "desc"), ("id", "desc")],
                             server_list.SORT_KEYS)
     regex = server_list.name_regex(req.query.get("name"))
     ip = server_list.name_regex(req.query.get("ip"), "ip")
+    # ip6: an admin filter; from 2.5 everyone's (nova's "move the ipv6 filter").
+    ip6 = server_list.name_regex(req.query.get("ip6"), "ip6") \
+        if req.ctx.is_admin or at_least(req, 2, 5) else None
     with req.db.session() as s:
         q = server_list.build_query(req.ctx, req.query)
         links = links_of(req)
-        if regex is None and ip is None:
+        if regex is None and ip is None and ip6 is None:
             rows = list(s.scalars(pagination.apply(s, q, Instance, page, "uuid")))
         else:
             unlimited = dataclasses.replace(page, limit=None)
             rows = [i for i in s.scalars(pagination.apply(s, q, Instance, unlimited, "uuid"))
                     if regex is None or regex.search(i.display_name)]
-            if ip is not None:
+            if ip is not None or ip6 is not None:
                 addrs = addresses_of(s, [i.uuid for i in rows])
-                rows = [i for i in rows if any(ip.search(a["addr"])
+                rows = [i for i in rows if any(server_list.ip_matches(a, ip, ip6)
                                                for lst in addrs[i.uuid].values() for a in lst)]
             rows = rows[:page.limit]
         if detail:
@@ -113,9 +120,9 @@ def update_server(req):
         if "name" in server:
             inst.display_name = server["name"]
         if "accessIPv4" in server:
-            inst.access_ip_v4 = server["accessIPv4"]
+            inst.access_ip_v4 = schema.access_ip(server["accessIPv4"])
         if "accessIPv6" in server:
-            inst.access_ip_v6 = server["accessIPv6"]
+            inst.access_ip_v6 = schema.access_ip(server["accessIPv6"])
         if "OS-DCF:diskConfig" in server:
             inst.request_spec = {**(inst.request_spec or {}),
                                  "disk_config": server["OS-DCF:diskConfig"]}
@@ -124,7 +131,7 @@ def update_server(req):
         return {"server": views.basic(inst, links_of(req), metadata=metadata_of(s, inst.uuid),
                                       addresses=addresses_of(s, [inst.uuid])[inst.uuid],
                                       fault=faults_of(s, [inst.uuid]).get(inst.uuid),
-                                      is_admin=req.ctx.is_admin)}
+                                      is_admin=req.ctx.is_admin, version=version_of(req))}
 
 
 @routes.delete("/v2.1/servers/{server_id}")
@@ -135,4 +142,44 @@ def delete_server(req):
         actions.record(s, req.ctx, inst.uuid, "delete")
         if domain.request_delete(s, inst):
             actions.finish(s, inst.uuid, req.ctx.request_id)
+    return 204, None
+
+
+@routes.get("/v2.1/servers/{server_id}/ips")
+def list_ips(req):
+    """Nova's ``ips`` index: the server's addresses per network, without the
+    OS-EXT-IPS extension keys."""
+    with req.db.session() as s:
+        inst = get_instance(s, req, req.path_params["server_id"], "os_compute_api:ips:index")
+        return {"addresses": views.plain_addresses(addresses_of(s, [inst.uuid])[inst.uuid])}
+
+
+@routes.get("/v2.1/servers/{server_id}/ips/{network_label}")
+def show_ips(req):
+    """The server's addresses on one network (by label): ``{label: [...]}``."""
+    label = req.path_params["network_label"]
+    with req.db.session() as s:
+        inst = get_instance(s, req, req.path_params["server_id"], "os_compute_api:ips:show")
+        addresses = views.plain_addresses(addresses_of(s, [inst.uuid])[inst.uuid])
+    if label not in addresses:
+        raise errors.NotFound("Instance is not a member of specified network")
+    return {label: addresses[label]}
+
+
+@routes.get("/v2.1/servers/{server_id}/os-server-password")
+def show_password(req):
+    """The encrypted password a guest posted to the metadata service; there
+    is no metadata service yet, so no guest ever set one: empty, as Nova
+    answers for a server without one."""
+    with req.db.session() as s:
+        get_instance(s, req, req.path_params["server_id"],
+                     "os_compute_api:os-server-password:show")
+    return {"password": ""}
+
+
+@routes.delete("/v2.1/servers/{server_id}/os-server-password")
+def clear_password(req):
+    with req.db.session() as s:
+        get_instance(s, req, req.path_params["server_id"],
+                     "os_compute_api:os-server-password:clear")
     return 204, None

@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 
 from stratus.virt import paths
 from stratus.virt.base import (Driver, DriverError, InstanceNotFound, InstanceSpec,
@@ -23,6 +24,7 @@ from stratus.virt.qemu import cmdline, disks, hostinfo, kvm_probe, process, stat
 from stratus.virt.qemu.qmp import QMPError, QMPSession, QMPUnavailable
 
 LOG = logging.getLogger(__name__)
+POWERDOWN_RETRY = 3.0  # seconds between ACPI power-button presses while stopping
 
 
 class QemuDriver(Driver):
@@ -195,17 +197,25 @@ class QemuDriver(Driver):
             self._last.pop(uuid, None)
 
     def _stop(self, uuid: str, pid: int, timeout: float) -> bool:
-        """ACPI power button, wait ``timeout`` s for the guest; True if it shut down."""
+        """ACPI power button, wait ``timeout`` s for the guest; True if it shut down.
+        The press is repeated every POWERDOWN_RETRY s, as nova's libvirt driver
+        does: a guest still booting (no acpid yet) ignores the first one."""
         if timeout <= 0:
             return False
-        try:
-            with self._qmp(uuid) as qmp:
-                if qmp.status() != "running":
-                    return False
-                qmp.cmd("system_powerdown")
-        except (QMPUnavailable, QMPError, TimeoutError):
-            return False
-        return process.wait_gone(pid, uuid, timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with self._qmp(uuid) as qmp:
+                    if qmp.status() != "running":
+                        return False
+                    qmp.cmd("system_powerdown")
+            except (QMPUnavailable, QMPError, TimeoutError):
+                return process.wait_gone(pid, uuid, 0.5)
+            left = deadline - time.monotonic()
+            if process.wait_gone(pid, uuid, min(POWERDOWN_RETRY, max(left, 0))):
+                return True
+            if time.monotonic() >= deadline:
+                return False
 
     def power_off(self, uuid: str, timeout: float | None = None) -> None:
         if timeout is None:
