@@ -214,6 +214,16 @@ OPTIONS: dict[str, list[Opt]] = {
         Opt("soft_anti_affinity_weight_multiplier", "float", 1.0,
             "Multiplier of ServerGroupSoftAntiAffinityWeigher (members of a "
             "soft-anti-affinity group prefer hosts without other members)."),
+        Opt("cpu_weight_multiplier", "float", 1.0,
+            "Multiplier of CPUWeigher (free vCPUs; negative stacks instead of spreading)."),
+        Opt("disk_weight_multiplier", "float", 1.0,
+            "Multiplier of DiskWeigher (free disk; negative stacks instead of spreading)."),
+        Opt("num_instances_weight_multiplier", "float", 0.0,
+            "Multiplier of NumInstancesWeigher (positive packs onto hosts with more "
+            "instances, negative spreads; 0: ignored)."),
+        Opt("max_instances_per_host", "int", 50,
+            "NumInstancesFilter/AggregateNumInstancesFilter: instances a host may run "
+            "(aggregate metadata max_instances_per_host overrides it)."),
         Opt("host_subset_size", "int", 1,
             "Pick randomly among this many best hosts (spreads concurrent requests)."),
         Opt("max_attempts", "int", 3, "Hosts tried for one instance before it goes to ERROR."),

@@ -180,3 +180,21 @@ def test_list_query_scopes_and_status(s, conf):
     assert uuids(Ctx("p1"), status="SHUTOFF") == {mine[1].uuid}
     assert uuids(Ctx("p1"), status="BUILD") == {mine[0].uuid}
     assert uuids(Ctx("p1"), status="NOPE") == set()
+
+
+@pytest.mark.parametrize("query,ok", [
+    ('[">=", "$free_ram_mb", 1024]', True),
+    ('["and", [">=", "$free_ram_mb", 1024], ["<", "$num_instances", 5]]', True),
+    ('[">=", "$free_ram_mb"', False),          # not JSON
+    ('["~", "$free_ram_mb", 1]', False),        # unknown operator
+    ('{"op": "="}', False),                     # not a list
+])
+def test_json_filter_query_hint_is_checked_at_create(query, ok):
+    """A bad JsonFilter ``query`` hint is a 400 at create, not a scheduling error."""
+    doc = {"server": {"name": "q", "imageRef": IMG, "flavorRef": "1"},
+           "OS-SCH-HNT:scheduler_hints": {"query": query}}
+    if ok:
+        assert server_create.parse(doc)[1]["query"] == query
+    else:
+        with pytest.raises(errors.BadRequest, match="Invalid scheduler hint 'query'"):
+            server_create.parse(doc)

@@ -13,6 +13,7 @@ from stratus.compute import actions, quotas
 from stratus.compute import servers as domain
 from stratus.common import errors
 from stratus.db.models import compute as cm
+from stratus.scheduler.filters import json_filter
 
 
 def parse(body) -> tuple[dict, dict]:
@@ -32,6 +33,11 @@ def parse(body) -> tuple[dict, dict]:
             raise errors.BadRequest(f"Security group {name} not found for project.")
     hints = body.get("OS-SCH-HNT:scheduler_hints", body.get("os:scheduler_hints")) or {}
     schema.validate(hints, schema.HINTS, "OS-SCH-HNT:scheduler_hints")
+    if "query" in hints:  # JsonFilter's language: a bad query is the caller's error
+        try:
+            json_filter.validate(hints["query"])
+        except ValueError as exc:
+            raise errors.BadRequest(f"Invalid scheduler hint 'query': {exc}") from None
     return server, hints
 
 

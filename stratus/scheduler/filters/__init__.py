@@ -9,13 +9,21 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from stratus.common.config import ConfigError
+from stratus.scheduler.filters.aggregate_instance_extra_specs_filter import (
+    AggregateInstanceExtraSpecsFilter)
+from stratus.scheduler.filters.aggregate_multitenancy_isolation import (
+    AggregateMultiTenancyIsolation)
+from stratus.scheduler.filters.aggregate_num_instances_filter import AggregateNumInstancesFilter
 from stratus.scheduler.filters.all_hosts_filter import AllHostsFilter
 from stratus.scheduler.filters.availability_zone_filter import AvailabilityZoneFilter
 from stratus.scheduler.filters.base import BaseHostFilter
+from stratus.scheduler.filters.compute_capabilities_filter import ComputeCapabilitiesFilter
 from stratus.scheduler.filters.compute_filter import ComputeFilter
 from stratus.scheduler.filters.core_filter import CoreFilter
 from stratus.scheduler.filters.different_host_filter import DifferentHostFilter
 from stratus.scheduler.filters.disk_filter import DiskFilter
+from stratus.scheduler.filters.json_filter import JsonFilter
+from stratus.scheduler.filters.num_instances_filter import NumInstancesFilter
 from stratus.scheduler.filters.ram_filter import RamFilter
 from stratus.scheduler.filters.retry_filter import RetryFilter
 from stratus.scheduler.filters.same_host_filter import SameHostFilter
@@ -26,7 +34,9 @@ from stratus.scheduler.filters.server_group_anti_affinity_filter import (
 FILTERS: dict[str, type[BaseHostFilter]] = {cls.name: cls for cls in (
     AllHostsFilter, AvailabilityZoneFilter, ComputeFilter, CoreFilter, DifferentHostFilter,
     DiskFilter, RamFilter, RetryFilter, SameHostFilter, ServerGroupAffinityFilter,
-    ServerGroupAntiAffinityFilter)}
+    ServerGroupAntiAffinityFilter, NumInstancesFilter, AggregateNumInstancesFilter,
+    AggregateInstanceExtraSpecsFilter, ComputeCapabilitiesFilter, AggregateMultiTenancyIsolation,
+    JsonFilter)}
 
 
 def load(names: Iterable[str], conf: Any = None) -> list[BaseHostFilter]:
@@ -42,4 +52,4 @@ def load(names: Iterable[str], conf: Any = None) -> list[BaseHostFilter]:
     return out
 
 
-__all__ = ["BaseHostFilter", "FILTERS", "load"]
+__all__ = ["BaseHostFilter", "FILTERS", "load"] + [cls.__name__ for cls in FILTERS.values()]

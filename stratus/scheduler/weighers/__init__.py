@@ -7,12 +7,16 @@ from typing import Any, Iterable
 
 from stratus.common.config import ConfigError
 from stratus.scheduler.weighers.base import BaseWeigher, normalize
+from stratus.scheduler.weighers.cpu_weigher import CPUWeigher
+from stratus.scheduler.weighers.disk_weigher import DiskWeigher
+from stratus.scheduler.weighers.num_instances_weigher import NumInstancesWeigher
 from stratus.scheduler.weighers.ram_weigher import RAMWeigher
 from stratus.scheduler.weighers.server_group_soft_affinity_weigher import (
     ServerGroupSoftAffinityWeigher, ServerGroupSoftAntiAffinityWeigher)
 
 WEIGHERS: dict[str, type[BaseWeigher]] = {cls.name: cls for cls in (
-    RAMWeigher, ServerGroupSoftAffinityWeigher, ServerGroupSoftAntiAffinityWeigher)}
+    RAMWeigher, ServerGroupSoftAffinityWeigher, ServerGroupSoftAntiAffinityWeigher,
+    CPUWeigher, DiskWeigher, NumInstancesWeigher)}
 
 
 def load(names: Iterable[str], conf: Any = None) -> list[BaseWeigher]:
@@ -30,4 +34,6 @@ def load(names: Iterable[str], conf: Any = None) -> list[BaseWeigher]:
     return out
 
 
-__all__ = ["BaseWeigher", "WEIGHERS", "load", "normalize"]
+__all__ = ["BaseWeigher", "CPUWeigher", "DiskWeigher", "NumInstancesWeigher", "RAMWeigher",
+           "ServerGroupSoftAffinityWeigher", "ServerGroupSoftAntiAffinityWeigher", "WEIGHERS",
+           "load", "normalize"]
