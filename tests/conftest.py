@@ -408,6 +408,25 @@ def wait_for(fn, timeout: float = 30.0, what: str = "condition", interval: float
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
 
 
+def compute_client(cloud, token: str) -> httpx.Client:
+    """A raw httpx client on the cloud's Compute v2.1 endpoint with ``token``."""
+    return httpx.Client(base_url=f"{cloud.base_url}/compute/v2.1/",
+                        headers={"X-Auth-Token": token}, timeout=30.0, trust_env=False)
+
+
+def qemu_conf_or_skip(host: str) -> str:
+    """Build the guest image (cached) and return the ``[compute]`` section of a
+    cloud that boots real VMs on ``host``; skip the test when the image cannot
+    be built here."""
+    build = pytest.importorskip("stratus.guestimage.build")
+    try:
+        build.build()
+    except Exception as exc:  # no network for the Debian packages, ...
+        pytest.skip(f"cannot build the guest image: {exc}")
+    return (f"[compute]\ncompute_driver = qemu\nhost = {host}\nagent_poll_interval = 0.5\n"
+            f"report_interval = 5\n")
+
+
 def own_host(extra_conf: str) -> str:
     """Every test cloud gets its own compute host name, so that clouds running
     at once never share a host namespace (``shost-<host>``) whose level-triggered

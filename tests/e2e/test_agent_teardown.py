@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import wait_for
+from conftest import qemu_conf_or_skip, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="real VMs need root (netns, taps)")
 
@@ -57,14 +57,7 @@ def force_cleanup(state_dir: Path) -> None:
 
 @pytest.fixture
 def qemu_cloud(stratus_servers):
-    build = pytest.importorskip("stratus.guestimage.build")
-    try:
-        build.build()
-    except Exception as exc:  # no network for the Debian packages, ...
-        pytest.skip(f"cannot build the guest image: {exc}")
-    conf = (f"[compute]\ncompute_driver = qemu\nhost = {HOST}\nagent_poll_interval = 0.5\n"
-            f"report_interval = 5\n")
-    cloud = stratus_servers.start(extra_conf=conf)
+    cloud = stratus_servers.start(extra_conf=qemu_conf_or_skip(HOST))
     try:
         yield cloud
     finally:

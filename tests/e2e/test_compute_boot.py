@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import wait_for
+from conftest import qemu_conf_or_skip, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="real VMs need root (netns, taps)")
 
@@ -68,16 +68,7 @@ def cleanup_host(state_dir: Path) -> None:
 
 @pytest.fixture(scope="module")
 def qemu_cloud(module_servers):
-    build = pytest.importorskip("stratus.guestimage.build",
-                                reason="the guest image builder is not there yet")
-    pytest.importorskip("stratus.dataplane.sync", reason="the data plane is not there yet")
-    try:
-        build.build()
-    except Exception as exc:  # no network for the Debian packages, ...
-        pytest.skip(f"cannot build the guest image: {exc}")
-    conf = (f"[compute]\ncompute_driver = qemu\nhost = {HOST}\nagent_poll_interval = 0.5\n"
-            f"report_interval = 5\n")
-    cloud = module_servers.start(extra_conf=conf)
+    cloud = module_servers.start(extra_conf=qemu_conf_or_skip(HOST))
     try:
         yield cloud
     finally:

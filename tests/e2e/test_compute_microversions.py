@@ -21,7 +21,7 @@ from tempest.lib.api_schema.response.compute.v2_3 import servers as srv23
 from tempest.lib.api_schema.response.compute.v2_9 import servers as srv29
 from tempest.lib.api_schema.response.compute.v2_11 import services as svc211
 
-from conftest import unique, wait_for
+from conftest import compute_client, unique, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -55,10 +55,6 @@ def nova_error(r: httpx.Response, status: int, *mentions: str) -> str:
     return err["message"]
 
 
-def client(cloud, token):
-    return httpx.Client(base_url=f"{cloud.base_url}/compute/v2.1/",
-                        headers={"X-Auth-Token": token}, timeout=30.0, trust_env=False)
-
 
 @pytest.fixture(scope="module")
 def cloud(module_servers, tmp_path_factory):
@@ -72,13 +68,13 @@ def cloud(module_servers, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def admin(cloud):
-    with client(cloud, cloud.admin_token()) as c:
+    with compute_client(cloud, cloud.admin_token()) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
 def demo(cloud):
-    with client(cloud, cloud.token("demo", cloud.demo_password, project="demo")) as c:
+    with compute_client(cloud, cloud.token("demo", cloud.demo_password, project="demo")) as c:
         yield c
 
 

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 from tempest.lib.api_schema.response.compute.v2_1 import servers as schemas
 
-from conftest import wait_for
+from conftest import compute_client, wait_for
 
 FAKE_CONF = """
 [compute]
@@ -54,10 +54,6 @@ def cloud(module_servers, tmp_path_factory):
                 "--container-format", "bare", "--public", "srv-img")
     return c
 
-
-def compute_client(cloud, token):
-    return httpx.Client(base_url=f"{cloud.base_url}/compute/v2.1/",
-                        headers={"X-Auth-Token": token}, timeout=30.0, trust_env=False)
 
 
 @pytest.fixture(scope="module")

@@ -73,11 +73,7 @@ def show_spec(req):
     req.authorize("os_compute_api:os-flavor-extra-specs:show")
     flavor_id, key = req.path_params["flavor_id"], req.path_params["key"]
     with req.db.session() as s:
-        f = get_or_404(s, req, flavor_id)
-        row = s.get(m.FlavorExtraSpec, (f.id, key))
-        if row is None:
-            raise errors.NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
-        return {key: row.value}
+        return {key: _spec(s, req, flavor_id, key).value}
 
 
 @routes.put("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
@@ -97,12 +93,17 @@ def delete_spec(req):
     req.authorize("os_compute_api:os-flavor-extra-specs:delete")
     flavor_id, key = req.path_params["flavor_id"], req.path_params["key"]
     with req.db.session() as s:
-        f = get_or_404(s, req, flavor_id)
-        row = s.get(m.FlavorExtraSpec, (f.id, key))
-        if row is None:
-            raise errors.NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
-        s.delete(row)
+        s.delete(_spec(s, req, flavor_id, key))
     return 200, None
+
+
+def _spec(s, req, flavor_id: str, key: str) -> m.FlavorExtraSpec:
+    """The extra spec ``key`` of a visible flavor, or 404 naming both."""
+    f = get_or_404(s, req, flavor_id)
+    row = s.get(m.FlavorExtraSpec, (f.id, key))
+    if row is None:
+        raise errors.NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
+    return row
 
 
 def _access(s, f: m.Flavor) -> dict:
