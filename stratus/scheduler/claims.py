@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
 from stratus.db.models.compute import Allocation, ComputeNode
+from stratus.scheduler import request
 from stratus.scheduler.request import disk_gb_of
 
 
@@ -31,12 +32,26 @@ def resources(instance: Any) -> tuple[int, int, int]:
             disk_gb_of(instance.root_gb, instance.ephemeral_gb, swap))
 
 
-def claim(session: Session, node_id: int, instance: Any) -> bool:
+def demands(instance: Any) -> tuple[int, int]:
+    """(ecu, bandwidth_kbps) an Instance row's flavor asks for (0: none)."""
+    specs = (instance.flavor or {}).get("extra_specs") or {}
+    return (request._demand(request.ecu_of, specs, int(instance.vcpus)),
+            request._demand(request.bandwidth_kbps_of, specs))
+
+
+def claim(session: Session, node_id: int, instance: Any,
+          bandwidth_limit_kbps: int | None = None) -> bool:
     """Take ``instance``'s resources on compute node ``node_id`` if they fit.
 
-    Returns False (and changes nothing) when the host lacks capacity or does
-    not exist.  Claiming again on the same node is a no-op returning True;
-    on another node it raises :class:`ClaimError` (release first).
+    vCPU, RAM and disk are checked against the row's own capacity and
+    ratios; ECUs against the row's ``ecu``; bandwidth against
+    ``bandwidth_limit_kbps`` (the host's advertised bandwidth, which may come
+    from aggregate metadata, so the caller passes it) or the row's own
+    ``bandwidth_mbps``; a host advertising none of either is not limited by
+    it.  Returns False (and changes nothing) when the host
+    lacks capacity or does not exist.  Claiming again on the same node is a
+    no-op returning True; on another node it raises :class:`ClaimError`
+    (release first).
     """
     existing = session.get(Allocation, instance.uuid)
     if existing is not None:
@@ -45,22 +60,35 @@ def claim(session: Session, node_id: int, instance: Any) -> bool:
         raise ClaimError(f"instance {instance.uuid} already claims node "
                          f"{existing.compute_node_id}")
     v, m, d = resources(instance)
+    e, b = demands(instance)
     cn = ComputeNode.__table__.c
-    stmt = (update(ComputeNode.__table__)
-            .where(cn.id == node_id,
-                   cn.vcpus_used + v
-                   <= (cn.vcpus - cn.reserved_host_cpus) * cn.cpu_allocation_ratio,
-                   cn.memory_mb_used + m
-                   <= (cn.memory_mb - cn.reserved_host_memory_mb) * cn.ram_allocation_ratio,
-                   cn.local_gb_used + d
-                   <= (cn.local_gb - cn.reserved_host_disk_mb / 1024.0) * cn.disk_allocation_ratio)
-            .values(vcpus_used=cn.vcpus_used + v, memory_mb_used=cn.memory_mb_used + m,
-                    local_gb_used=cn.local_gb_used + d, running_vms=cn.running_vms + 1)
+    checks = [cn.id == node_id,
+              cn.vcpus_used + v
+              <= (cn.vcpus - cn.reserved_host_cpus) * cn.cpu_allocation_ratio,
+              cn.memory_mb_used + m
+              <= (cn.memory_mb - cn.reserved_host_memory_mb) * cn.ram_allocation_ratio,
+              cn.local_gb_used + d
+              <= (cn.local_gb - cn.reserved_host_disk_mb / 1024.0) * cn.disk_allocation_ratio]
+    values = dict(vcpus_used=cn.vcpus_used + v, memory_mb_used=cn.memory_mb_used + m,
+                  local_gb_used=cn.local_gb_used + d, running_vms=cn.running_vms + 1)
+    # A host that advertises no ECUs / bandwidth is not limited by them (the
+    # EcuFilter / BandwidthFilter, when enabled, keep such requests off it).
+    if e:
+        checks.append(or_(cn.ecu == 0, cn.ecu_used + e <= cn.ecu))
+        values["ecu_used"] = cn.ecu_used + e
+    if b:
+        if bandwidth_limit_kbps is None:
+            checks.append(or_(cn.bandwidth_mbps == 0,
+                              cn.bandwidth_kbps_used + b <= cn.bandwidth_mbps * 1000))
+        elif bandwidth_limit_kbps > 0:
+            checks.append(cn.bandwidth_kbps_used + b <= int(bandwidth_limit_kbps))
+        values["bandwidth_kbps_used"] = cn.bandwidth_kbps_used + b
+    stmt = (update(ComputeNode.__table__).where(*checks).values(**values)
             .execution_options(synchronize_session=False))
     if session.execute(stmt).rowcount != 1:
         return False
     session.add(Allocation(instance_uuid=instance.uuid, compute_node_id=node_id,
-                           vcpus=v, memory_mb=m, local_gb=d))
+                           vcpus=v, memory_mb=m, local_gb=d, ecu=e, bandwidth_kbps=b))
     session.flush()
     return True
 
@@ -75,6 +103,7 @@ def release(session: Session, instance_uuid: str) -> bool:
     if alloc is None:
         return False
     node_id, v, m, d = alloc.compute_node_id, alloc.vcpus, alloc.memory_mb, alloc.local_gb
+    e, b = alloc.ecu or 0, alloc.bandwidth_kbps or 0
     gone = session.execute(
         delete(Allocation.__table__).where(Allocation.__table__.c.instance_uuid == instance_uuid)
         .execution_options(synchronize_session=False))
@@ -86,6 +115,7 @@ def release(session: Session, instance_uuid: str) -> bool:
         update(ComputeNode.__table__).where(cn.id == node_id)
         .values(vcpus_used=cn.vcpus_used - v, memory_mb_used=cn.memory_mb_used - m,
                 local_gb_used=cn.local_gb_used - d,
+                ecu_used=cn.ecu_used - e, bandwidth_kbps_used=cn.bandwidth_kbps_used - b,
                 running_vms=cn.running_vms - 1)
         .execution_options(synchronize_session=False))
     return True

@@ -43,6 +43,13 @@ class HostState:
     reserved_host_disk_mb: int = 0
     num_instances: int = 0
     hypervisor_type: str = "QEMU"
+    ecu: int = 0                      # advertised compute units (0: none)
+    ecu_used: int = 0
+    bandwidth_mbps: int = 0           # advertised (host config, else aggregate metadata)
+    bandwidth_kbps_used: int = 0
+    failed_builds: int = 0            # consecutive failed builds (BuildFailureWeigher)
+    io_ops: int = 0                   # instances building/snapshotting/... (IoOpsFilter)
+    cell: str = "cell1"
     aggregates: tuple[str, ...] = ()
     # Union of the metadata of the host's aggregates: key -> set of values.
     aggregate_metadata: Mapping[str, frozenset[str]] = field(
@@ -75,6 +82,18 @@ class HostState:
     def free_vcpus(self) -> int:
         return self.vcpus - self.reserved_host_cpus - self.vcpus_used
 
+    @property
+    def free_ecu(self) -> int:
+        return self.ecu - self.ecu_used
+
+    @property
+    def bandwidth_kbps_limit(self) -> int:
+        return self.bandwidth_mbps * 1000
+
+    @property
+    def free_bandwidth_kbps(self) -> int:
+        return self.bandwidth_kbps_limit - self.bandwidth_kbps_used
+
 
 def is_up(forced_down: bool, last_seen_up: dt.datetime | None, now: dt.datetime,
           service_down_time: int) -> bool:
@@ -88,7 +107,7 @@ def is_up(forced_down: bool, last_seen_up: dt.datetime | None, now: dt.datetime,
 
 def make(node: Any, *, now: dt.datetime, service_down_time: int, default_az: str,
          aggregates: Iterable[tuple[str, Mapping[str, str]]] = (),
-         num_instances: int | None = None) -> HostState:
+         num_instances: int | None = None, io_ops: int = 0) -> HostState:
     """A snapshot of ``node`` (a ComputeNode row or lookalike).
 
     ``aggregates`` are (name, metadata) pairs of the aggregates holding the
@@ -102,6 +121,7 @@ def make(node: Any, *, now: dt.datetime, service_down_time: int, default_az: str
         for k, v in md.items():
             meta.setdefault(k, set()).add(v)
     azs = sorted(meta.get("availability_zone", ()))
+    bandwidth = getattr(node, "bandwidth_mbps", 0) or _aggregate_int(meta, "bandwidth_mbps")
     return HostState(
         node_id=node.id, host=node.host,
         availability_zone=",".join(azs) if azs else default_az,
@@ -119,10 +139,27 @@ def make(node: Any, *, now: dt.datetime, service_down_time: int, default_az: str
         reserved_host_disk_mb=node.reserved_host_disk_mb or 0,
         num_instances=node.running_vms if num_instances is None else num_instances,
         hypervisor_type=node.hypervisor_type or "QEMU",
+        ecu=getattr(node, "ecu", 0) or 0, ecu_used=getattr(node, "ecu_used", 0) or 0,
+        bandwidth_mbps=bandwidth,
+        bandwidth_kbps_used=getattr(node, "bandwidth_kbps_used", 0) or 0,
+        failed_builds=getattr(node, "failed_builds", 0) or 0,
+        io_ops=io_ops, cell=getattr(node, "cell", None) or "cell1",
         aggregates=tuple(sorted(names)),
         aggregate_metadata=MappingProxyType({k: frozenset(v) for k, v in meta.items()}),
         stats=MappingProxyType(dict(node.stats or {})),
     )
+
+
+def _aggregate_int(meta: Mapping[str, set[str]], key: str) -> int:
+    """The smallest valid integer among the host's aggregates' ``key`` values
+    (a host in two aggregates that disagree gets the safer figure), else 0."""
+    values = []
+    for v in meta.get(key, ()):
+        try:
+            values.append(int(v))
+        except (TypeError, ValueError):
+            continue
+    return max(0, min(values)) if values else 0
 
 
 def availability_zones(host: HostState) -> frozenset[str]:

@@ -105,7 +105,8 @@ def place(db: Database, spec: RequestSpec, host: HostState) -> Outcome:
             if spec.group_uuid:
                 _check_group(s, spec, host)
             inst = s.scalar(select(Instance).where(Instance.uuid == spec.instance_uuid))
-            if not claims.claim(s, host.node_id, inst):
+            if not claims.claim(s, host.node_id, inst,
+                                bandwidth_limit_kbps=host.bandwidth_kbps_limit):
                 raise _Abort(Outcome.LOST_RACE)
             bind = optional_hook("stratus.network.ports", "bind_ports")
             if bind is not None:

@@ -59,6 +59,9 @@ class RequestSpec:
     same_host_hosts: frozenset[str] | None = None
     different_host_hosts: frozenset[str] = frozenset()
     extra_specs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    ecu: int = 0                                 # compute units asked (EcuFilter)
+    bandwidth_kbps: int = 0                      # network bandwidth asked (BandwidthFilter)
+    cell: str | None = None                      # chosen by two-level placement
 
 
 def _as_list(value: Any) -> list[str]:
@@ -85,6 +88,57 @@ def split_az(value: str | None) -> tuple[str | None, str | None]:
 
 def disk_gb_of(root_gb: int, ephemeral_gb: int, swap_mb: int) -> int:
     return int(root_gb or 0) + int(ephemeral_gb or 0) + math.ceil(int(swap_mb or 0) / 1024)
+
+
+ECU_KEY = "stratus:ecu"                       # ECUs for the whole instance
+ECU_PER_VCPU_KEY = "stratus:ecus_per_vcpu"    # ECUs per vCPU (times the flavor's vcpus)
+BANDWIDTH_KEY = "stratus:bandwidth_mbps"      # Mbit/s, each direction
+VIF_AVERAGE_KEYS = ("quota:vif_inbound_average", "quota:vif_outbound_average")  # KB/s
+
+
+class BadDemand(ValueError):
+    """An extra spec the scheduler reads has a value it cannot use."""
+
+
+def _number(extra_specs: Mapping[str, str], key: str) -> float:
+    raw = extra_specs.get(key)
+    if raw is None or str(raw).strip() == "":
+        return 0.0
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise BadDemand(f"Invalid value {raw!r} for flavor extra spec {key}: "
+                        f"a non-negative number is required") from None
+    if value < 0 or value != value or value == float("inf"):
+        raise BadDemand(f"Invalid value {raw!r} for flavor extra spec {key}: "
+                        f"a non-negative number is required")
+    return value
+
+
+def ecu_of(extra_specs: Mapping[str, str], vcpus: int) -> int:
+    """ECUs a flavor asks for: ``stratus:ecu``, else ``stratus:ecus_per_vcpu`` x vcpus
+    (rounded up); 0 when it asks for none.  Raises :class:`BadDemand`."""
+    total = _number(extra_specs, ECU_KEY)
+    if total:
+        return math.ceil(total)
+    return math.ceil(_number(extra_specs, ECU_PER_VCPU_KEY) * int(vcpus))
+
+
+def bandwidth_kbps_of(extra_specs: Mapping[str, str]) -> int:
+    """Bandwidth (kbit/s, per direction) a flavor asks for: the larger of
+    ``stratus:bandwidth_mbps`` and the libvirt-style ``quota:vif_*_average``
+    (KB/s, as nova's flavors give them); 0 when it asks for none.
+    Raises :class:`BadDemand`."""
+    mbps = _number(extra_specs, BANDWIDTH_KEY)
+    vif = max(_number(extra_specs, k) for k in VIF_AVERAGE_KEYS)
+    return math.ceil(max(mbps * 1000, vif * 8))
+
+
+def _demand(fn, *args) -> int:
+    try:
+        return fn(*args)
+    except BadDemand:   # validated at create; an old row must not break scheduling
+        return 0
 
 
 def from_instance(instance: Any) -> RequestSpec:
@@ -116,6 +170,8 @@ def from_instance(instance: Any) -> RequestSpec:
         num_attempts=int(retry.get("num_attempts", 0)),
         tried_hosts=frozenset(retry.get("hosts") or ()),
         extra_specs=MappingProxyType(dict(flavor.get("extra_specs") or {})),
+        ecu=_demand(ecu_of, flavor.get("extra_specs") or {}, int(instance.vcpus)),
+        bandwidth_kbps=_demand(bandwidth_kbps_of, flavor.get("extra_specs") or {}),
     )
 
 

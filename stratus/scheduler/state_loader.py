@@ -23,6 +23,13 @@ from stratus.scheduler import host_state
 from stratus.scheduler.request import GroupInfo, RequestSpec, hint_list
 
 
+# What nova counts as an I/O-heavy operation on a host (IoOpsFilter/Weigher):
+# instances building, plus these task states.
+IO_TASK_STATES = ("resize_migrating", "rebuilding", "resize_prep", "image_snapshot",
+                  "image_snapshot_pending", "image_pending_upload", "image_uploading",
+                  "image_backup", "unshelving", "rescuing")
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
@@ -39,6 +46,11 @@ def load_hosts(session: Session, conf: Any, now: dt.datetime | None = None
     for ah in session.scalars(select(AggregateHost)):
         if ah.aggregate_id in aggs:
             by_host[ah.host].append(aggs[ah.aggregate_id])
+    io_ops = dict(session.execute(
+        select(Instance.host, func.count()).where(
+            Instance.deleted == 0, Instance.host.is_not(None),
+            (Instance.vm_state == "building") | Instance.task_state.in_(IO_TASK_STATES))
+        .group_by(Instance.host)).all())
     counts = dict(session.execute(
         select(Instance.host, func.count()).where(Instance.deleted == 0,
                                                   Instance.host.is_not(None))
@@ -47,7 +59,8 @@ def load_hosts(session: Session, conf: Any, now: dt.datetime | None = None
                             service_down_time=conf.compute.service_down_time,
                             default_az=conf.compute.default_availability_zone,
                             aggregates=by_host.get(node.host, ()),
-                            num_instances=counts.get(node.host, 0))
+                            num_instances=counts.get(node.host, 0),
+                            io_ops=io_ops.get(node.host, 0))
             # Plain rows, not ORM objects: cheaper at thousands of hosts.
             for node in session.execute(select(ComputeNode.__table__)
                                         .order_by(ComputeNode.__table__.c.id))]

@@ -102,6 +102,16 @@ class ComputeNode(Base):
     memory_mb_used: Mapped[int] = mapped_column(Integer, default=0)
     local_gb_used: Mapped[int] = mapped_column(Integer, default=0)
     running_vms: Mapped[int] = mapped_column(Integer, default=0)
+    # Compute units (ECU) and network bandwidth the host advertises (0: none)
+    # and what instances claimed of them (EcuFilter, BandwidthFilter).
+    ecu: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ecu_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bandwidth_mbps: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bandwidth_kbps_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Builds that failed here since the last success (BuildFailureWeigher).
+    failed_builds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The cell the host belongs to (two-level placement: a cell, then a host).
+    cell: Mapped[str] = mapped_column(String(64), default="cell1", server_default="cell1")
     # Free-form capabilities / stats reported by the agent (for later filters).
     stats: Mapped[dict] = mapped_column(JSON, default=dict)
     # Service record (os-services).
@@ -227,6 +237,8 @@ class Allocation(Base):
     vcpus: Mapped[int] = mapped_column(Integer)
     memory_mb: Mapped[int] = mapped_column(Integer)
     local_gb: Mapped[int] = mapped_column(Integer)
+    ecu: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bandwidth_kbps: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
