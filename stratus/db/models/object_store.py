@@ -1,0 +1,1 @@
+"""Placeholder: tables for issue work in progress."""
