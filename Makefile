@@ -34,5 +34,13 @@ tempest: install-test
 bench-identity: install-test
 	.venv/bin/python bench/identity/run.py
 
+.PHONY: bench-transfer
+bench-transfer: install-test
+	.venv/bin/python bench/transfer/run.py
+
+.PHONY: bench-scheduler
+bench-scheduler: install-test
+	.venv/bin/python bench/scheduler/run.py --naive
+
 clean:
 	rm -rf .venv $(STATE_DIR) tests/tempest/work

@@ -73,10 +73,10 @@ class Client:
 
     # -- agent API ------------------------------------------------------------------
     def register(self, host: str, host_info: dict, config: dict, host_ip: str | None = None,
-                 stats: dict | None = None) -> dict:
+                 stats: dict | None = None, tunnel_ip: str | None = None) -> dict:
         return self._json("PUT", f"/agent/v1/hosts/{host}",
                           {"host_info": host_info, "config": config, "host_ip": host_ip,
-                           "stats": stats or {}})
+                           "stats": stats or {}, "tunnel_ip": tunnel_ip or None})
 
     def state(self, host: str, since: int | None = None) -> dict:
         params = {} if since is None else {"since": since}

@@ -39,8 +39,11 @@ class Reconciler:
         """Converge the host to ``state`` (the agent API's answer); returns the
         actions it executed."""
         try:
-            self.network.sync({"networks": state.get("networks", []),
-                               "ports": state.get("ports", [])})
+            # everything the API said of the host's network (networks, ports,
+            # tunnels, routers, firewall ...), i.e. all but the compute keys
+            self.network.sync({"networks": [], "ports": [],
+                               **{k: v for k, v in state.items()
+                                  if k not in ("instances", "revision", "changed")}})
         except Exception:
             LOG.exception("host network sync failed; VMs are reconciled anyway")
         desired = state.get("instances", [])

@@ -19,7 +19,10 @@ def host_namespace(host: str) -> str:
 
 class HostNetwork:
     def __init__(self, host: str, state_dir: str, enabled: bool = True,
-                 lease_seconds: int = 86400):
+                 lease_seconds: int = 86400, external_namespace: bool = True,
+                 vxlan_port: int = 4789, arp_responder: bool = True):
+        self.external_namespace = external_namespace   # [network] external_namespace
+        self.vxlan_port, self.arp_responder = vxlan_port, arp_responder   # [vxlan]
         self.host = host
         self.lease_seconds = lease_seconds
         self.namespace = host_namespace(host)
@@ -31,4 +34,6 @@ class HostNetwork:
             return
         from stratus.dataplane.sync import sync_host
         sync_host(self.namespace, network_state, self.state_dir,
-                  lease_seconds=self.lease_seconds)
+                  lease_seconds=self.lease_seconds,
+                  external_namespace=self.external_namespace,
+                  vxlan_port=self.vxlan_port, arp_responder=self.arp_responder)

@@ -53,9 +53,25 @@ def auth_of(conf) -> dict:
 
 def host_config(conf) -> dict:
     c = conf.compute
-    return {k: getattr(c, k) for k in (
+    out = {k: getattr(c, k) for k in (
         "cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio",
         "reserved_host_memory_mb", "reserved_host_disk_mb", "reserved_host_cpus")}
+    out["cell"] = getattr(c, "cell", "") or "cell1"    # two-level placement
+    return out
+
+
+def advertised(conf, host_info: dict) -> dict:
+    """``{"ecu", "bandwidth_mbps"}`` this host offers the scheduler: ``[compute]
+    ecu``, else ``ecu_per_cpu`` x its CPUs (rounded down); ``bandwidth_mbps``."""
+    c = conf.compute
+    ecu = int(c.ecu) or int(float(c.ecu_per_cpu) * int(host_info.get("vcpus") or 0))
+    return {"ecu": max(0, ecu), "bandwidth_mbps": max(0, int(c.bandwidth_mbps))}
+
+
+def supported_instances(host_info: dict) -> list:
+    """[arch, hv_type, vm_mode] triples for ImagePropertiesFilter."""
+    from stratus.scheduler import image_props
+    return image_props.supported_instances(host_info)
 
 
 class Agent:
@@ -74,7 +90,10 @@ class Agent:
             images=ImageCache(self.client, paths.base_images_path(conf, self.host)),
             network=HostNetwork(self.host, os.path.join(state_dir, "network"),
                                 enabled=self.driver.name != "fake",
-                                lease_seconds=conf.network.dhcp_lease_duration),
+                                lease_seconds=conf.network.dhcp_lease_duration,
+                                external_namespace=conf.network.external_namespace,
+                                vxlan_port=conf.vxlan.udp_dstport,
+                                arp_responder=conf.vxlan.arp_responder),
             seqs=SeqStore(os.path.join(state_dir, "action_seq.json")),
             running_deleted_instance_action=conf.compute.running_deleted_instance_action,
             resume_guests_state_on_host_boot=conf.compute.resume_guests_state_on_host_boot,
@@ -98,10 +117,13 @@ class Agent:
 
     def register(self) -> dict:
         info = self.driver.host_info()
-        return self.client.register(self.host, info, host_config(self.conf),
+        return self.client.register(self.host, info,
+                                    {**host_config(self.conf), **advertised(self.conf, info)},
                                     host_ip=_host_ip(),
+                                    tunnel_ip=self.conf.vxlan.local_ip or None,
                                     stats={"compute_driver": self.driver.name,
-                                           "uptime": host_uptime()})
+                                           "uptime": host_uptime(),
+                                           "supported_instances": supported_instances(info)})
 
     # -- the loop ----------------------------------------------------------------------
     def run(self) -> None:

@@ -7,6 +7,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from stratus.api import agent, compute, identity, image, network
+from stratus.api import object_store
+from stratus.api.object_store import info as object_store_info
 from stratus.api.middleware.access_log import AccessLogMiddleware
 from stratus.api.middleware.rate_limit import RateLimitMiddleware
 from stratus.api.middleware.request_id import RequestIdMiddleware
@@ -18,7 +20,10 @@ from stratus.api.runtime import Runtime
 SERVICES = [("identity", "identity", "keystone", identity.build, "identity"),
             ("compute", "compute", "nova", compute.build, "compute/v2.1"),
             ("image", "image", "glance", image.build, "image"),
-            ("network", "network", "neutron", network.build, "network")]
+            ("network", "network", "neutron", network.build, "network"),
+            # Swift's endpoint names the project's account; the catalog renders it per token.
+            ("object-store", "object-store", "swift", object_store.build,
+             "object-store/v1/AUTH_%(project_id)s")]
 # Mounted but not in the catalog: the host agents' API (service credentials only).
 INTERNAL = [("agent", agent.build)]
 
@@ -30,8 +35,9 @@ def build_app(runtime: Runtime):
                                           for p, t, n, _, _ in SERVICES]})
 
     mounts = [(prefix, build) for prefix, _, _, build, _ in SERVICES] + INTERNAL
-    routes = [Route("/", root)] + [Mount(f"/{prefix}", app=build(runtime))
-                                  for prefix, build in mounts]
+    # swiftclient asks the server root for /info (urljoin(storage_url, '/info')).
+    routes = [Route("/", root), Route("/info", object_store_info.info, methods=["GET", "HEAD"])]
+    routes += [Mount(f"/{prefix}", app=build(runtime)) for prefix, build in mounts]
     app = Starlette(routes=routes)
     wrapped = RateLimitMiddleware(app, runtime.conf.DEFAULT.api_rate_limit,
                                   runtime.conf.DEFAULT.api_rate_burst)

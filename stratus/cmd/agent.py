@@ -37,6 +37,8 @@ def register(sub) -> None:
                    help="state directory (credentials.json and the host's files)")
     p.add_argument("--endpoint", default=None,
                    help="base URL of the cloud (default [api] public_endpoint)")
+    p.add_argument("--tunnel-ip", default=None,
+                   help="this host's VXLAN endpoint (overrides [vxlan] local_ip)")
     p.add_argument("--teardown", action="store_true", help=TEARDOWN_HELP)
     p.set_defaults(func=run)
 
@@ -51,7 +53,9 @@ def loopback_endpoint(conf) -> str:
 
 def run(args) -> int:
     from stratus.agent.service import Agent
-    conf = load_config(args, args.state_dir or os.environ.get("STRATUS_STATE_DIR"))
+    tunnel = getattr(args, "tunnel_ip", None)
+    conf = load_config(args, args.state_dir or os.environ.get("STRATUS_STATE_DIR"),
+                       extra={"vxlan": {"local_ip": tunnel}} if tunnel else None)
     if getattr(args, "teardown", False):
         return teardown(conf, args.host)
     log.setup(conf.DEFAULT.debug, conf.DEFAULT.log_file or None)

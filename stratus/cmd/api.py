@@ -57,6 +57,8 @@ def run(args) -> int:
                             host=conf.api.bind_host, port=conf.api.bind_port, workers=workers,
                             log_level="warning", access_log=False, timeout_graceful_shutdown=5)
     print(f"Stratus API: {workers} worker(s) at {conf.public_endpoint}", flush=True)
+    from stratus.transfer.server import start_process as start_transfer
+    start_transfer(conf, overrides_of(conf))   # daemon child: exits with this process
     if workers > 1:
         Multiprocess(config, sockets=[listen_socket(conf.api.bind_host,
                                                     conf.api.bind_port)]).run()

@@ -8,12 +8,13 @@ from stratus.common.config import ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:
-    from stratus.cmd import agent, api, config_cmd, db, identity, image, up
+    from stratus.cmd import agent, api, config_cmd, db, identity, image, lab, scheduler, up
+    from stratus.cmd import transfer
     parser = argparse.ArgumentParser(prog="stratus", description=__doc__)
     parser.add_argument("--config", help="path of stratus.conf (default: "
                         "$STRATUS_CONFIG, else <state-dir>/stratus.conf if present)")
     sub = parser.add_subparsers(dest="command", required=True)
-    for mod in (up, api, agent, db, config_cmd, identity, image):
+    for mod in (up, api, agent, db, config_cmd, identity, image, scheduler, transfer, lab):
         mod.register(sub)
     args = parser.parse_args(argv)
     try:

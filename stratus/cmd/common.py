@@ -6,9 +6,12 @@ import os
 from stratus.common.config import Config
 
 
-def load_config(args, state_dir: str | None = None, **api_overrides) -> Config:
+def load_config(args, state_dir: str | None = None, extra: dict | None = None,
+                **api_overrides) -> Config:
+    """``extra``: {group: {option: value}} set on top of the file (command-line
+    options that are configuration, like ``stratus agent --tunnel-ip``)."""
     path = getattr(args, "config", None) or os.environ.get("STRATUS_CONFIG")
-    overrides: dict = {}
+    overrides: dict = {g: dict(v) for g, v in (extra or {}).items()}
     if state_dir:
         overrides.setdefault("DEFAULT", {})["state_path"] = os.path.abspath(state_dir)
         candidate = os.path.join(state_dir, "stratus.conf")

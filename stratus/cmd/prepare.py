@@ -78,7 +78,11 @@ def prepare(conf: Config, user_clouds: bool = False) -> str:
     try:
         base = conf.public_endpoint
         with db.session() as s:
-            res = bootstrap(s, conf, [(t, n, f"{base}/{path}") for _, t, n, _, path in SERVICES],
+            services = [(t, n, f"{base}/{path}") for _, t, n, _, path in SERVICES]
+            if conf.transfer.enabled:   # the UDP transfer server (stratus/transfer/)
+                from stratus.transfer.server import catalog_url
+                services.append(("object-transfer", "stratus-transfer", catalog_url(conf)))
+            res = bootstrap(s, conf, services,
                             admin_password=creds.get("admin"), demo_password=creds.get("demo"))
             regions = list(s.scalars(select(Region.id)))
             ensure_default_flavors(s)  # compute: m1.tiny ... on first start
@@ -86,6 +90,13 @@ def prepare(conf: Config, user_clouds: bool = False) -> str:
                 from stratus.network.ports import ensure_private_network
                 ensure_private_network(s, conf, s.scalar(select(Project.id).where(
                     Project.name == "demo", Project.domain_id == conf.identity.default_domain_id)))
+            if conf.network.create_public_network:  # L3: `public` + demo's router1
+                from stratus.network.bootstrap import ensure_public_network
+                domain = conf.identity.default_domain_id
+                ensure_public_network(s, conf, s.scalar(select(Project.id).where(
+                    Project.name == "admin", Project.domain_id == domain)), s.scalar(
+                    select(Project.id).where(Project.name == "demo",
+                                             Project.domain_id == domain)))
         # guest image: register the last `stratus image build` from its cache (never builds)
         from stratus.guestimage.register import register_at_start
         register_at_start(db, conf)

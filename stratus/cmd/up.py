@@ -25,6 +25,10 @@ def register(sub) -> None:
     p.add_argument("--port", type=int, default=None, help="listen port (default 5000)")
     p.add_argument("--no-agent", action="store_true",
                    help="API only: run no host agent for this machine")
+    p.add_argument("--hosts", type=int, default=0,
+                   help="run the cloud over a lab of N hypervisor hosts (namespaces, one "
+                        "agent process each; `stratus lab down` removes them) instead of "
+                        "this machine's single host")
     p.add_argument("--no-user-clouds", action="store_true",
                    help="do not add the clouds to ~/.config/openstack/clouds.yaml")
     p.set_defaults(func=run)
@@ -34,7 +38,8 @@ def start_background(conf, runtime, agent: bool = True) -> list:
     """The roles that run beside the API: the scheduling sweep and the host
     agent of this machine (over HTTP on loopback, as a remote agent would)."""
     from stratus.controllers.scheduling import SchedulingController
-    roles: list = [SchedulingController(runtime.db, conf)]
+    from stratus.objectstore.expirer import ExpirerController
+    roles: list = [SchedulingController(runtime.db, conf), ExpirerController(runtime.db, conf)]
     if agent:
         from stratus.agent.service import Agent
         from stratus.cmd.agent import loopback_endpoint
@@ -70,13 +75,35 @@ def run(args) -> int:
     print(f"  export OS_CLOUD=stratus; {client} token issue")
     print("Press Ctrl-C to stop.", flush=True)
     LOG.info("prepared in %.2fs", time.monotonic() - started)
-    background = start_background(conf, runtime, agent=not args.no_agent)
+    background = start_background(conf, runtime,
+                                  agent=not args.no_agent and not args.hosts)
+    lab = _start_lab(conf, args) if args.hosts else None
+    from stratus.cmd.common import overrides_of
+    from stratus.transfer.server import start_process as start_transfer
+    transfer = start_transfer(conf, overrides_of(conf))   # own process: no shared GIL
     try:
         uvicorn.run(app, host=conf.api.bind_host, port=conf.api.bind_port, log_level="warning",
                     access_log=False, timeout_graceful_shutdown=5)
     finally:
+        if transfer is not None:
+            transfer.terminate()
+            transfer.join(5)
+        if lab is not None:        # the hosts (and their VMs) stay: agents re-adopt them
+            from stratus.lab import runner
+            runner.stop_agents(conf.state_path, lab)
         for role in reversed(background):
             role.stop()
     runtime.db.dispose()
     print("Stratus stopped.")
     return 0
+
+
+def _start_lab(conf, args):
+    from stratus.cmd.agent import loopback_endpoint
+    from stratus.lab import runner
+    lab, pids = runner.up(conf, args.hosts, conf.lab.host_prefix,
+                          config=getattr(args, "config", None),
+                          endpoint=loopback_endpoint(conf))
+    print(f"Lab hosts: {', '.join(h.host for h in lab.hosts)} (agent logs in "
+          f"{runner.lab_dir(conf.state_path)}; `stratus lab down` removes them)", flush=True)
+    return lab

@@ -59,6 +59,9 @@ OPTIONS: dict[str, list[Opt]] = {
             "unauthenticated) per API worker; 0 disables rate limiting."),
         Opt("api_rate_burst", "int", 50,
             "Burst size of the token bucket used by api_rate_limit."),
+        Opt("scheduler_driver", "str", "",
+            "Deprecated (nova's old name): use [scheduler] driver. Read only while "
+            "[scheduler] driver is left at its default."),
     ],
     "api": [
         Opt("bind_host", "str", "127.0.0.1", "Address the API listens on."),
@@ -162,12 +165,24 @@ OPTIONS: dict[str, list[Opt]] = {
             "Availability zone of servers created without one (empty: any)."),
         Opt("shutdown_timeout", "int", 60,
             "Seconds a guest gets to power off cleanly (ACPI) before it is stopped forcibly."),
+        Opt("ecu_per_cpu", "float", 0.0,
+            "Compute units (ECU) this host advertises per physical CPU (0: none; "
+            "EcuFilter and the ECU claim use them)."),
+        Opt("ecu", "int", 0,
+            "Compute units (ECU) this host advertises in total; overrides ecu_per_cpu "
+            "when non-zero."),
+        Opt("bandwidth_mbps", "int", 0,
+            "Network bandwidth (Mbit/s) this host advertises for instances (0: none; "
+            "the bandwidth_mbps metadata of its aggregates then applies)."),
         Opt("fake_host_vcpus", "int", 64,
             "fake driver (scale simulation only): vCPUs the simulated host reports."),
         Opt("fake_host_memory_mb", "int", 262144,
             "fake driver (scale simulation only): RAM (MiB) the simulated host reports."),
         Opt("fake_host_local_gb", "int", 4096,
             "fake driver (scale simulation only): disk (GiB) the simulated host reports."),
+        Opt("cell", "str", "cell1",
+            "Cell this host belongs to, reported when its agent registers (two-level "
+            "placement: the scheduler picks a cell, then a host inside it)."),
     ],
     "agent": [
         Opt("auth_url", "str", "",
@@ -227,6 +242,44 @@ OPTIONS: dict[str, list[Opt]] = {
         Opt("host_subset_size", "int", 1,
             "Pick randomly among this many best hosts (spreads concurrent requests)."),
         Opt("max_attempts", "int", 3, "Hosts tried for one instance before it goes to ERROR."),
+        Opt("host_state_cache", "bool", True,
+            "Keep the compute hosts' states in memory between decisions, re-reading only "
+            "the rows that changed (false: read every host for every decision)."),
+        Opt("host_state_full_refresh", "float", 60.0,
+            "Seconds between full re-reads of every host by the host state cache "
+            "(a safety net for writes that bypass the change marker)."),
+        Opt("host_state_counts_refresh", "float", 5.0,
+            "Seconds between re-reads of the per-host instance and I/O operation counts "
+            "by the host state cache (this scheduler's own placements count at once)."),
+        Opt("max_io_ops_per_host", "int", 8,
+            "IoOpsFilter/AggregateIoOpsFilter: I/O-heavy operations (builds, resizes, "
+            "snapshots...) a host may have in flight (aggregate metadata "
+            "max_io_ops_per_host overrides it)."),
+        Opt("io_ops_weight_multiplier", "float", -1.0,
+            "Multiplier of IoOpsWeigher (negative prefers hosts with fewer I/O-heavy "
+            "operations in flight)."),
+        Opt("build_failure_weight_multiplier", "float", 1000000.0,
+            "Multiplier of BuildFailureWeigher: hosts with recent failed builds sink "
+            "(0: ignore failed builds)."),
+        Opt("bandwidth_weight_multiplier", "float", 1.0,
+            "Multiplier of BandwidthWeigher (free network bandwidth; negative stacks "
+            "instead of spreading)."),
+        Opt("image_properties_default_architecture", "str", "",
+            "ImagePropertiesFilter: architecture assumed for images without one "
+            "(empty: none)."),
+    ],
+    "scheduler": [
+        Opt("driver", "str", "filter_scheduler",
+            "filter_scheduler (the filters of [filter_scheduler] enabled_filters, then the "
+            "weighers) or chance (a random host among those that are up and enabled, in "
+            "the requested zone, not yet tried, with room for the request, and allowed by "
+            "hard server group policies). Nova's class paths are accepted."),
+        Opt("cell_placement", "bool", True,
+            "Two-level placement: rank the cells (hosts with room for the request, then "
+            "their free RAM), run the driver in the best cell and fall back to the next "
+            "when none of its hosts fits. false: every host is one pool."),
+        Opt("cells", "list", [],
+            "Pin placement to these cells, tried in this order (empty: every cell, ranked)."),
     ],
     "quota": [
         Opt("instances", "int", 10, "Servers per project (-1: unlimited)."),
@@ -242,6 +295,11 @@ OPTIONS: dict[str, list[Opt]] = {
         Opt("network", "int", 100, "Networks per project (Network service)."),
         Opt("subnet", "int", 100, "Subnets per project (Network service)."),
         Opt("port", "int", 500, "Ports per project (Network service)."),
+        Opt("router", "int", 10, "Routers per project (Network service)."),
+        Opt("floatingip", "int", 50, "Floating IPs per project (Network service)."),
+        Opt("security_group", "int", 10, "Security groups per project (Network service)."),
+        Opt("security_group_rule", "int", 100,
+            "Security group rules per project (Network service)."),
         # Nova 2.1 still reports these (proxies of the network service's own quotas).
         Opt("floating_ips", "int", 10, "Floating IPs per project (Compute 2.1 quota set)."),
         Opt("fixed_ips", "int", -1, "Fixed IPs per project (Compute 2.1 quota set)."),
@@ -262,6 +320,25 @@ OPTIONS: dict[str, list[Opt]] = {
             "Build cache of `stratus image build` (default /var/cache/stratus/guest-image "
             "for root, else ~/.cache/stratus/guest-image)."),
     ],
+    "lab": [
+        Opt("underlay_cidr", "str", "10.250.0.0/24",
+            "Underlay network of `stratus lab` hosts (their VXLAN endpoints), inside the "
+            "lab's own fabric namespace."),
+        Opt("host_prefix", "str", "lab",
+            "Lab hosts are named <host_prefix>1 .. <host_prefix>N."),
+    ],
+    "vxlan": [
+        Opt("local_ip", "str", "",
+            "This host's VXLAN tunnel endpoint (an address of its underlay); empty: the "
+            "host takes no part in tunnels and its VXLAN networks stay local to it."),
+        Opt("udp_dstport", "int", 4789, "UDP port of the VXLAN tunnels."),
+        Opt("l2_population", "bool", True,
+            "Program static forwarding entries for every remote port from the control "
+            "plane (no multicast, no flood-and-learn). Always on: Stratus has no "
+            "multicast mode; the option exists for operators' existing configs."),
+        Opt("arp_responder", "bool", True,
+            "Answer ARP for remote ports locally from neighbour entries (VXLAN proxy)."),
+    ],
     "network": [
         Opt("default_dns_servers", "list", [], "DNS servers of the demo project's `private` subnet created at first start."),
         Opt("global_physnet_mtu", "int", 1500, "MTU of the underlying physical network."),
@@ -274,6 +351,56 @@ OPTIONS: dict[str, list[Opt]] = {
             "VXLAN segmentation ids handed to tenant networks, `first:last`."),
         Opt("flat_networks", "list", ["*"],
             "Physical networks flat provider networks may use (`*`: any)."),
+        Opt("create_public_network", "bool", True,
+            "`stratus up` creates the external network `public` and the demo project's "
+            "router `router1` from `private` to it (as DevStack does)."),
+        Opt("public_cidr", "str", "172.24.4.0/24",
+            "CIDR of the `public` external network's subnet (floating IPs)."),
+        Opt("public_gateway", "str", "172.24.4.1",
+            "Provider gateway of `public` (held by the external namespace `sext-<host>`)."),
+        Opt("public_pool_start", "str", "172.24.4.10", "First address of `public`'s pool."),
+        Opt("public_pool_end", "str", "172.24.4.250", "Last address of `public`'s pool."),
+        Opt("external_namespace", "bool", True,
+            "Host agents stand in for the external world: a namespace `sext-<host>` "
+            "holding each external subnet's gateway IP, wired to the external bridge."),
+    ],
+    "object_store": [
+        Opt("store_path", "str", "",
+            "Directory of object data (blobs and staging); default <state_path>/objects."),
+        Opt("max_file_size", "int", 5368709122,
+            "Largest object (bytes) a single PUT may store (Swift's default 5 GiB + 2)."),
+        Opt("container_listing_limit", "int", 10000,
+            "Most names one account or container listing returns."),
+        Opt("max_meta_name_length", "int", 128, "Longest metadata name."),
+        Opt("max_meta_value_length", "int", 256, "Longest metadata value."),
+        Opt("max_meta_count", "int", 90, "Most metadata items per resource."),
+        Opt("max_meta_overall_size", "int", 4096, "Most bytes of metadata per resource."),
+        Opt("max_object_name_length", "int", 1024, "Longest object name (bytes)."),
+        Opt("max_container_name_length", "int", 256, "Longest container name (bytes)."),
+        Opt("max_manifest_segments", "int", 1000, "Most segments in one SLO manifest."),
+        Opt("operator_roles", "list", ["admin", "member"],
+            "Roles that make a caller the owner of its project's account."),
+        Opt("reseller_admin_roles", "list", ["reseller_admin", "ResellerAdmin"],
+            "Roles that may act on any account."),
+        Opt("expirer_interval", "int", 10,
+            "Seconds between runs of the reaper of expired objects (0: off)."),
+    ],
+    "transfer": [
+        Opt("enabled", "bool", True,
+            "Run the accelerated transfer server (`stratus transfer put/get`) beside the API."),
+        Opt("bind_host", "str", "", "Address it listens on (default: [api] bind_host)."),
+        Opt("port", "int", 0,
+            "TCP control port (data uses ephemeral UDP ports on the same address); "
+            "0: the API port + 2 (5002 by default)."),
+        Opt("public_host", "str", "",
+            "Host advertised in the catalog (stratus-udp://HOST:PORT); default: the host "
+            "of the public endpoint."),
+        Opt("max_rate_mbps", "float", 0.0,
+            "Server-wide cap (Mbit/s) shared equally by concurrent transfers (0: none)."),
+        Opt("target_delay_ms", "float", 25.0,
+            "Queuing delay the rate controller aims at (above the path's minimum)."),
+        Opt("idle_timeout", "int", 60,
+            "Seconds without a packet or message after which a session ends (kept for resume)."),
     ],
     "oslo_policy": [
         Opt("policy_file", "str", "policy.yaml",

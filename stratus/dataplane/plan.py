@@ -63,8 +63,12 @@ def plan(state: dict, observed: Observed, namespace_of) -> list[Action]:
     actions += [Action("remove_bridge", b) for b in sorted(observed.bridges - want_bridges)
                 if b.startswith(BRIDGE_PREFIX)]
     actions += [Action("ensure_network", nid, {"network": nets[nid]}) for nid in sorted(nets)]
+    remote = (state.get("tunnels") or {}).get("networks") or {}
     for nid in sorted(serving):
-        served = [p for p in ports if p["network_id"] == nid]
+        served = [p for p in ports if p["network_id"] == nid] + [
+            {"id": "remote-" + r["mac"], "network_id": nid, "mac_address": r["mac"],
+             "device_owner": "", "fixed_ips": r["fixed_ips"]}
+            for r in (remote.get(nid) or {}).get("remote_ports", []) if r.get("fixed_ips")]
         actions.append(Action("ensure_dhcp", nid, {"network": nets[nid],
                                                    "subnet": serving[nid],
                                                    "dhcp_port": dhcp[nid], "ports": served}))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 
-from stratus.dataplane import bridge, dnsmasq, netns
+from stratus.dataplane import bridge, dnsmasq, netns, vxlan
 from stratus.dataplane.ip import ip, links
 from stratus.dataplane.plan import Action, Observed, plan
 
@@ -54,7 +54,8 @@ def apply(host_ns: str, action: Action, state_dir: str, lease_seconds: int) -> N
 
 
 def sync_host(host_ns: str, state: dict, state_dir: str,
-              lease_seconds: int = 86400) -> list[Action]:
+              lease_seconds: int = 86400, vxlan_port: int = 4789,
+              arp_responder: bool = True, external_namespace: bool = True) -> list[Action]:
     """Make ``host_ns`` match ``state``; returns the plan it applied.  One
     failing action (say, a dnsmasq that will not start) does not stop the
     others: all are tried, then SyncError names the failures."""
@@ -68,6 +69,20 @@ def sync_host(host_ns: str, state: dict, state_dir: str,
         except Exception as exc:  # noqa: BLE001 - reported below, retried next sync
             LOG.warning("data plane action %r failed: %s", action, exc)
             failures.append((action, exc))
+    try:   # after the bridges exist: the VXLAN devices are their ports
+        vxlan.sync(host_ns, state, udp_port=vxlan_port, arp_responder=arp_responder)
+    except Exception as exc:  # noqa: BLE001 - reported below, retried next sync
+        failures.append((Action("sync_vxlan", host_ns), exc))
+    from stratus.dataplane.router import sync_routers   # L3: after the bridges exist
+    _, router_failures = sync_routers(host_ns, state.get("routers") or [], state_dir,
+                                      external=external_namespace)
+    failures += router_failures
+    try:   # last: the taps exist; one atomic nftables transaction (security groups)
+        from stratus.dataplane import nft
+        nft.sync(host_ns, state, state_dir)
+    except Exception as exc:  # noqa: BLE001 - reported below, retried next sync
+        LOG.warning("security group sync failed: %s", exc)
+        failures.append((Action("sync_firewall", host_ns), exc))
     if failures:
         raise SyncError(failures)
     return actions

@@ -26,6 +26,32 @@ def cached(db, rev: int) -> list[dict]:
     return hit
 
 
+_SUBST = ("project_id", "tenant_id")
+
+
+def for_scope(entries: list[dict], project_id: str | None) -> list[dict]:
+    """The catalog as one token sees it: ``%(project_id)s`` / ``$(project_id)s``
+    (and ``tenant_id``) in endpoint URLs replaced by the token's project, as
+    Keystone's format_url does; endpoints needing a project are left out of a
+    catalog without one.  Returns ``entries`` itself when nothing needs it."""
+    if not any(("(project_id)s" in e["url"] or "(tenant_id)s" in e["url"])
+               for svc in entries for e in svc["endpoints"]):
+        return entries
+    out = []
+    for svc in entries:
+        eps = []
+        for e in svc["endpoints"]:
+            url = e["url"]
+            if "(project_id)s" in url or "(tenant_id)s" in url:
+                if not project_id:
+                    continue
+                for key in _SUBST:
+                    url = url.replace(f"%({key})s", project_id).replace(f"$({key})s", project_id)
+            eps.append(dict(e, url=url))
+        out.append(dict(svc, endpoints=eps))
+    return out
+
+
 def build(session) -> list[dict]:
     services = {s.id: s for s in session.scalars(select(m.Service).where(m.Service.enabled))}
     out: dict[str, dict] = {}

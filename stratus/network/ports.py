@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from stratus.db.models import network as m
 from stratus.network import exceptions as exc
-from stratus.network import views
+from stratus.network import l2pop, notify, views
 from stratus.network.allocation import (allocate_any, allocate_fixed_ips,  # noqa: F401
                                         allocations, subnets_of, update_fixed_ips)
 from stratus.network.networks import DHCP_OWNER, network_visible  # noqa: F401 (contract)
@@ -75,12 +75,20 @@ def new_port(session, *, network_id: str, project_id: str, device_id: str = "",
 
 
 def create_port(session, *, network_id, project_id, device_id, device_owner, fixed_ips=None,
-                mac=None) -> dict:
+                mac=None, security_groups=None) -> dict:
     """Create a port (compute's entry point); the Neutron port dict, admin view.
     Raises NetworkNotFound, IpAddressGenerationFailure (409), IpAddressAlreadyAllocated
-    (409), InvalidIpForSubnet (400), MacAddressInUse (409)."""
+    (409), InvalidIpForSubnet (400), MacAddressInUse (409).  ``security_groups``:
+    names or ids in the project (None: the project's ``default``); an unknown
+    one is SecurityGroupNotFound (404)."""
     port = new_port(session, network_id=network_id, project_id=project_id, device_id=device_id,
                     device_owner=device_owner, fixed_ips=fixed_ips, mac=mac)
+    from stratus.network import port_security, sg_state  # security groups: the default
+    requested = None if security_groups is None else \
+        port_security.group_ids(session, project_id, security_groups)
+    port_security.on_create(session, port, {} if requested is None else
+                            {"security_groups": requested}, is_admin=False)
+    sg_state.bump(session, port.security_groups)
     return views.port_dict(port, allocations(session, [port.id])[port.id], admin=True)
 
 
@@ -128,6 +136,7 @@ def bind_ports(session, device_id: str, host: str) -> None:
     session.flush()
     for network_id in sorted({p.network_id for p in ports}):
         ensure_dhcp_port(session, network_id, host)
+    notify.bump_hosts_of_networks(session, {p.network_id for p in ports})
 
 
 def delete_ports_for_device(session, device_id: str) -> None:
@@ -143,6 +152,12 @@ def delete_ports(session, ports: list[m.Port]) -> None:
     ids = [p.id for p in ports]
     if not ids:
         return
+    from stratus.network import port_security, sg_state  # remote-group members change
+    sg_groups = {g for gs in port_security.groups_of(session, ids).values() for g in gs}
+    from stratus.network.floating_ips import disassociate_ports  # L3: FIPs let go
+    disassociate_ports(session, ids)
+    # the other hosts on these networks drop the ports' forwarding entries
+    bump_after = ({p.network_id for p in ports}, {p.host_id for p in ports if p.host_id})
     session.execute(delete(m.IPAllocation).where(m.IPAllocation.port_id.in_(ids)))
     session.execute(delete(m.Port).where(m.Port.id.in_(ids)))
     for network_id, host in places:
@@ -156,6 +171,8 @@ def delete_ports(session, ports: list[m.Port]) -> None:
             session.execute(delete(m.IPAllocation).where(m.IPAllocation.port_id.in_(dhcp)))
             session.execute(delete(m.Port).where(m.Port.id.in_(dhcp)))
     session.flush()
+    notify.bump_hosts_of_networks(session, bump_after[0], also=bump_after[1])
+    sg_state.bump(session, sg_groups)
 
 
 def addresses_for(session, device_ids) -> dict:
@@ -193,7 +210,16 @@ def host_network_state(session, host: str) -> dict:
             {"id": s.id, "cidr": s.cidr, "gateway_ip": s.gateway_ip,
              "enable_dhcp": s.enable_dhcp, "dns_nameservers": list(s.dns_nameservers),
              "host_routes": list(s.host_routes), "allocation_pools": list(s.allocation_pools)})
+    # Router ports are plumbed by the router's namespace (stratus/dataplane/router.py),
+    # not as taps: their networks' bridges are wanted, the ports are in "routers".
+    from stratus.network.l3_state import host_routers
+    from stratus.network.routers import ROUTER_OWNERS
+    ports = [p for p in ports if p.device_owner not in ROUTER_OWNERS]
+    from stratus.network.sg_state import firewall_state
     return {
+        "firewall": firewall_state(session, ports),   # stratus/dataplane/firewall.py
+        "routers": host_routers(session, host),
+        "tunnels": l2pop.tunnel_state(session, host, nets),
         "networks": [{"id": n.id, "name": n.name, "mtu": n.mtu, "network_type": n.network_type,
                       "physical_network": n.physical_network,
                       "segmentation_id": n.segmentation_id, "admin_state_up": n.admin_state_up,

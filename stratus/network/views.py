@@ -17,13 +17,14 @@ def bridge_name(network_id: str) -> str:
     return "brq" + network_id[:11]
 
 
-def network_dict(net: m.Network, subnet_ids: list[str], admin: bool) -> dict:
+def network_dict(net: m.Network, subnet_ids: list[str], admin: bool,
+                 port_security: bool = True) -> dict:
     d = {"id": net.id, "name": net.name, "description": net.description or "",
          "project_id": net.project_id, "tenant_id": net.project_id,
          "admin_state_up": net.admin_state_up, "shared": net.shared,
          "router:external": net.external, "mtu": net.mtu, "status": net.status,
          "subnets": sorted(subnet_ids), "availability_zone_hints": [],
-         "availability_zones": [], "port_security_enabled": True,
+         "availability_zones": [], "port_security_enabled": port_security,
          "ipv4_address_scope": None, "ipv6_address_scope": None,
          "revision_number": net.revision_number,
          "created_at": ts(net.created_at), "updated_at": ts(net.updated_at)}

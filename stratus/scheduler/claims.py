@@ -17,6 +17,7 @@ from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
 from stratus.db.models.compute import Allocation, ComputeNode
+from stratus.db.models.identity import utcnow
 from stratus.scheduler import request
 from stratus.scheduler.request import disk_gb_of
 
@@ -37,6 +38,11 @@ def demands(instance: Any) -> tuple[int, int]:
     specs = (instance.flavor or {}).get("extra_specs") or {}
     return (request._demand(request.ecu_of, specs, int(instance.vcpus)),
             request._demand(request.bandwidth_kbps_of, specs))
+
+
+def changed(cn) -> dict:
+    """The change-marker columns a write of usage sets (host_cache re-reads the row)."""
+    return dict(sched_version=cn.sched_version + 1, sched_changed_at=utcnow())
 
 
 def claim(session: Session, node_id: int, instance: Any,
@@ -70,7 +76,8 @@ def claim(session: Session, node_id: int, instance: Any,
               cn.local_gb_used + d
               <= (cn.local_gb - cn.reserved_host_disk_mb / 1024.0) * cn.disk_allocation_ratio]
     values = dict(vcpus_used=cn.vcpus_used + v, memory_mb_used=cn.memory_mb_used + m,
-                  local_gb_used=cn.local_gb_used + d, running_vms=cn.running_vms + 1)
+                  local_gb_used=cn.local_gb_used + d, running_vms=cn.running_vms + 1,
+                  **changed(cn))
     # A host that advertises no ECUs / bandwidth is not limited by them (the
     # EcuFilter / BandwidthFilter, when enabled, keep such requests off it).
     if e:
@@ -116,6 +123,6 @@ def release(session: Session, instance_uuid: str) -> bool:
         .values(vcpus_used=cn.vcpus_used - v, memory_mb_used=cn.memory_mb_used - m,
                 local_gb_used=cn.local_gb_used - d,
                 ecu_used=cn.ecu_used - e, bandwidth_kbps_used=cn.bandwidth_kbps_used - b,
-                running_vms=cn.running_vms - 1)
+                running_vms=cn.running_vms - 1, **changed(cn))
         .execution_options(synchronize_session=False))
     return True

@@ -50,6 +50,8 @@ class HostState:
     failed_builds: int = 0            # consecutive failed builds (BuildFailureWeigher)
     io_ops: int = 0                   # instances building/snapshotting/... (IoOpsFilter)
     cell: str = "cell1"
+    host_ip: str | None = None        # the agent's address (SimpleCIDRAffinityFilter)
+    hypervisor_version: int = 0       # nova's integer form, 7002022 = 7.2.22
     aggregates: tuple[str, ...] = ()
     # Union of the metadata of the host's aggregates: key -> set of values.
     aggregate_metadata: Mapping[str, frozenset[str]] = field(
@@ -144,6 +146,8 @@ def make(node: Any, *, now: dt.datetime, service_down_time: int, default_az: str
         bandwidth_kbps_used=getattr(node, "bandwidth_kbps_used", 0) or 0,
         failed_builds=getattr(node, "failed_builds", 0) or 0,
         io_ops=io_ops, cell=getattr(node, "cell", None) or "cell1",
+        host_ip=getattr(node, "host_ip", None) or None,
+        hypervisor_version=getattr(node, "hypervisor_version", 0) or 0,
         aggregates=tuple(sorted(names)),
         aggregate_metadata=MappingProxyType({k: frozenset(v) for k, v in meta.items()}),
         stats=MappingProxyType(dict(node.stats or {})),

@@ -8,19 +8,32 @@ sum) and sorts them best first.  ``candidates(result)`` gives the order in
 which the service tries to claim: one host picked at random among the
 ``host_subset_size`` best, then the others by weight (alternates, for lost
 claim races).  Nothing here reads the database or the clock.
+
+Fast path: given a ``columns.HostList`` (hosts with their numpy columns,
+what the host state cache returns), ``run`` applies every filter that has a
+``mask`` as one vector operation over all hosts, then the others per host
+on the survivors only, weighs with the weighers' ``values`` and ranks with
+one ``lexsort``; the ranking is materialised lazily (``RankedHosts``).  Its
+result is the slow path's (same survivors, weights and order; a property
+test checks it) except that ``steps`` are not recorded: when nothing
+survives the slow path is run again so the fault names the filter, and
+``explain`` always runs the slow path.
 """
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass
 from typing import Any, Sequence
+
+import numpy as np
 
 from stratus.scheduler import filters as filters_mod
 from stratus.scheduler import weighers as weighers_mod
 from stratus.scheduler.filters.base import BaseHostFilter
 from stratus.scheduler.host_state import HostState
 from stratus.scheduler.request import RequestSpec
-from stratus.scheduler.weighers.base import BaseWeigher
+from stratus.scheduler.weighers.base import BaseWeigher, normalize_array
 
 NO_VALID_HOST = "No valid host was found. "
 FAULT_MESSAGE_MAX = 255
@@ -49,14 +62,63 @@ class FilterStep:
         return tuple(h.host for h in self.hosts_in if id(h) not in kept)
 
 
+class RankedHosts(SequenceABC):
+    """(host, weight) pairs best first, over rows ``order`` of ``hosts``;
+    built on demand (a decision usually looks at the first few only)."""
+
+    def __init__(self, hosts: Sequence[HostState], order: np.ndarray, weights: np.ndarray):
+        self._hosts, self._order, self._weights = hosts, order, weights
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [(self._hosts[j], float(self._weights[j]))
+                    for j in self._order[i].tolist()]
+        j = int(self._order[i])
+        return (self._hosts[j], float(self._weights[j]))
+
+    def host_list(self) -> list[HostState]:
+        hosts = self._hosts
+        return [hosts[j] for j in self._order.tolist()]
+
+
+class Candidates(SequenceABC):
+    """``ranked``'s hosts with the ``first``-th moved to the front, built on
+    demand (the service looks at the first few)."""
+
+    def __init__(self, ranked: RankedHosts, first: int):
+        self._ranked, self._first = ranked, first
+
+    def __len__(self) -> int:
+        return len(self._ranked)
+
+    def _host(self, pos: int) -> HostState:
+        f = self._first
+        j = f if pos == 0 else pos - 1 if pos <= f else pos
+        return self._ranked[j][0]
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._host(p) for p in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._host(i)
+
+
 @dataclass(frozen=True)
 class Result:
     total: int
     steps: tuple[FilterStep, ...]
-    weighed: tuple[tuple[HostState, float], ...]   # best first
+    weighed: Sequence[tuple[HostState, float]]     # best first (tuple or RankedHosts)
 
     @property
     def hosts(self) -> list[HostState]:
+        if isinstance(self.weighed, RankedHosts):
+            return self.weighed.host_list()
         return [h for h, _ in self.weighed]
 
     def no_valid_host_reason(self) -> str:
@@ -120,6 +182,50 @@ class Pipeline:
                    fs.host_subset_size, rng)
 
     def run(self, hosts: Sequence[HostState], spec: RequestSpec) -> Result:
+        cols = getattr(hosts, "columns", None)
+        if cols is not None and cols.n == len(hosts):
+            result = self.run_fast(hosts, cols, spec)
+            if result.weighed:
+                return result
+        return self.run_slow(hosts, spec)
+
+    def run_fast(self, hosts: Sequence[HostState], cols: Any, spec: RequestSpec) -> Result:
+        """The vectorised decision over ``hosts`` and their columns ``cols``."""
+        keep = np.ones(cols.n, np.bool_)
+        if spec.force_host:
+            keep &= cols.hosts_mask((spec.force_host,))
+        slow = []
+        for f in self.filters:
+            m = f.mask(cols, spec)
+            if m is NotImplemented:
+                slow.append(f)
+            elif m is not True:
+                keep &= m
+        idx = np.flatnonzero(keep)
+        for f in slow:
+            if not len(idx):
+                break
+            sub = [hosts[i] for i in idx.tolist()]
+            kept = {id(h) for h in f.filter_all(sub, spec)}
+            idx = np.asarray([i for i, h in zip(idx.tolist(), sub) if id(h) in kept],
+                             dtype=np.int64)
+        totals = np.zeros(len(idx))
+        for w in self.weighers:
+            m = w.multiplier()
+            if m == 0 or not len(idx):
+                continue
+            raw = w.values(cols, idx, spec)
+            if raw is NotImplemented:
+                raw = np.asarray([w.weigh(hosts[i], spec) for i in idx.tolist()],
+                                 dtype=np.float64)
+            totals = totals + m * normalize_array(raw, w.minval, w.maxval)
+        weights = np.zeros(cols.n)
+        weights[idx] = totals
+        order = idx[np.lexsort((cols.name_rank[idx], -totals))]
+        return Result(len(hosts), (), RankedHosts(hosts, order, weights))
+
+    def run_slow(self, hosts: Sequence[HostState], spec: RequestSpec) -> Result:
+        """Host by host, recording every filter's survivors (explain, faults)."""
         current = list(hosts)
         steps: list[FilterStep] = []
         if spec.force_host:
@@ -147,15 +253,20 @@ class Pipeline:
     def candidates(self, result: Result) -> list[HostState]:
         """Hosts in the order to try: a random one of the best ``host_subset_size``,
         then the rest best first."""
+        if isinstance(result.weighed, RankedHosts):
+            ranked = result.weighed
+            k = min(self.host_subset_size, len(ranked))
+            i = self.rng.randrange(k) if k > 1 else 0
+            return Candidates(ranked, i)
         hosts = result.hosts
         if not hosts:
             return []
         k = min(self.host_subset_size, len(hosts))
-        first = hosts[self.rng.randrange(k)] if k > 1 else hosts[0]
-        return [first] + [h for h in hosts if h is not first]
+        i = self.rng.randrange(k) if k > 1 else 0
+        return [hosts[i]] + hosts[:i] + hosts[i + 1:]
 
 
 def explain(conf: Any, hosts: Sequence[HostState], spec: RequestSpec) -> dict[str, Any]:
     """The configured pipeline's decision for ``spec`` over ``hosts``, as a dict
     (per-filter survivors and removed hosts, final weights, reason)."""
-    return Pipeline.from_conf(conf).run(hosts, spec).as_dict()
+    return Pipeline.from_conf(conf).run_slow(hosts, spec).as_dict()

@@ -30,7 +30,7 @@ from sqlalchemy import select, update
 
 from stratus.db.base import Database
 from stratus.db.models.compute import Instance, InstanceFault, ServerGroup, ServerGroupMember
-from stratus.scheduler import claims, state_loader
+from stratus.scheduler import claims, host_cache, state_loader
 from stratus.scheduler.filters.server_group_affinity_filter import ServerGroupAffinityFilter
 from stratus.scheduler.filters.server_group_anti_affinity_filter import (
     ServerGroupAntiAffinityFilter)
@@ -115,6 +115,9 @@ def place(db: Database, spec: RequestSpec, host: HostState) -> Outcome:
     except _Abort as abort:
         LOG.debug("placing %s on %s: %s", spec.instance_uuid, host.host, abort.outcome.value)
         return abort.outcome
+    cache = host_cache.existing(db.engine)
+    if cache is not None:
+        cache.note_placed(host.node_id, spec)
     LOG.info("instance %s scheduled to host %s", spec.instance_uuid, host.host)
     return Outcome.PLACED
 

@@ -8,7 +8,8 @@ Built from the instance row (flavor columns, ``requested_az``) and its
      "same_host": [uuid], "different_host": [uuid],          # optional copies of the hints
      "force_hosts": ["host"],                                 # from "az:host" (admin)
      "availability_zone": "az" | "az:host" | "az:host:node",   # optional, else requested_az
-     "retry": {"num_attempts": n, "hosts": ["host-a", ...]}}   # written by the scheduler
+     "retry": {"num_attempts": n, "hosts": ["host-a", ...]},   # written by the scheduler
+     "image_props": {"hw_architecture": "x86_64", ...}}       # image_props.from_image
 
 Facts that must be read from the database at scheduling time (where the
 group's members and the same_host/different_host instances live) are
@@ -62,6 +63,9 @@ class RequestSpec:
     ecu: int = 0                                 # compute units asked (EcuFilter)
     bandwidth_kbps: int = 0                      # network bandwidth asked (BandwidthFilter)
     cell: str | None = None                      # chosen by two-level placement
+    # The image's scheduling properties by nova's names (hw_architecture,
+    # img_hv_type, hw_vm_mode, img_hv_requested_version): ImagePropertiesFilter.
+    image_props: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def _as_list(value: Any) -> list[str]:
@@ -134,6 +138,16 @@ def bandwidth_kbps_of(extra_specs: Mapping[str, str]) -> int:
     return math.ceil(max(mbps * 1000, vif * 8))
 
 
+DEMAND_KEYS = (ECU_KEY, ECU_PER_VCPU_KEY, BANDWIDTH_KEY) + VIF_AVERAGE_KEYS
+
+
+def check_demands(extra_specs: Mapping[str, Any]) -> None:
+    """Raise :class:`BadDemand` naming the first extra spec among
+    ``DEMAND_KEYS`` whose value is not a non-negative number."""
+    for key in DEMAND_KEYS:
+        _number(extra_specs, key)
+
+
 def _demand(fn, *args) -> int:
     try:
         return fn(*args)
@@ -172,6 +186,8 @@ def from_instance(instance: Any) -> RequestSpec:
         extra_specs=MappingProxyType(dict(flavor.get("extra_specs") or {})),
         ecu=_demand(ecu_of, flavor.get("extra_specs") or {}, int(instance.vcpus)),
         bandwidth_kbps=_demand(bandwidth_kbps_of, flavor.get("extra_specs") or {}),
+        image_props=MappingProxyType({str(k): str(v) for k, v in
+                                      dict(raw.get("image_props") or {}).items()}),
     )
 
 

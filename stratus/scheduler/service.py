@@ -7,9 +7,10 @@ placement is one transaction guarded by the instance's task state, the
 server group lock and the atomic claim (placement.py).
 
 For each instance: read host states and resolve the request (state_loader),
-run filters and weighers (pipeline, pure), then try to place on the
-candidates in order; a lost claim race moves on to the next candidate, and
-after a few losses (or a server-group conflict) the view is refreshed.  No
+pick a cell and run the configured driver's filters and weighers in it
+(cells, drivers, pipeline: pure), then try to place on the candidates in
+order; a lost claim race moves on to the next candidate, and after a few
+losses (or a server-group conflict) the view is refreshed.  No
 candidate at all ends in ERROR with a "No valid host was found." fault that
 names the filter that removed the last hosts.
 """
@@ -22,7 +23,7 @@ from sqlalchemy import select
 
 from stratus.db.base import Database
 from stratus.db.models.compute import Instance, InstanceFault
-from stratus.scheduler import claims, pipeline, placement, request, state_loader
+from stratus.scheduler import cells, claims, drivers, placement, request, state_loader
 from stratus.scheduler.pipeline import NO_VALID_HOST, Pipeline
 from stratus.scheduler.placement import Outcome
 
@@ -33,7 +34,7 @@ MAX_ROUNDS = 10              # refreshes before giving up on a contended instanc
 
 def schedule(db: Database, conf: Any, uuids: Iterable[str]) -> None:
     """Place each instance of ``uuids`` that still waits in ``scheduling``."""
-    pipe = Pipeline.from_conf(conf)
+    pipe = drivers.load(conf)
     for uuid in uuids:
         try:
             _schedule_one(db, conf, pipe, uuid)
@@ -57,7 +58,7 @@ def _schedule_one(db: Database, conf: Any, pipe: Pipeline, uuid: str) -> None:
         if loaded is None:
             return
         spec, hosts = loaded
-        result = pipe.run(hosts, spec)
+        result = cells.decide(pipe, hosts, spec, conf)
         if not result.weighed:
             placement.fail(db, uuid, result.fault_message(), result.details())
             return
@@ -83,6 +84,8 @@ def reschedule(db: Database, conf: Any, uuid: str, failed_host: str | None,
         if inst is None or inst.vm_state != "building" or inst.task_state == "deleting":
             return          # gone, settled, or being deleted (the delete path releases)
         claims.release(s, uuid)
+        from stratus.scheduler import build_failures
+        build_failures.record_failure(s, failed_host)   # BuildFailureWeigher
         placement.bump_revision(s, inst.host)   # the failed host's agent drops it
         raw = request.with_retry(inst.request_spec, failed_host)
         inst.request_spec = raw
@@ -102,10 +105,13 @@ def reschedule(db: Database, conf: Any, uuid: str, failed_host: str | None,
 
 
 def explain(db: Database, conf: Any, spec: request.RequestSpec) -> dict:
-    """What the pipeline decides for ``spec`` now, without claiming: per-filter
-    survivors and removed hosts, the final weights best first, and the reason
-    when nothing fits (for the admin explain API)."""
+    """What the configured driver decides for ``spec`` now, without claiming:
+    the driver, the cell stage, per-filter survivors and removed hosts, the
+    final weights best first, and the reason when nothing fits (for the admin
+    explain API; the document is described in docs/scheduler.md)."""
     with db.session() as s:
         resolved = state_loader.resolve(s, spec)
         hosts = state_loader.load_hosts(s, conf)
-    return pipeline.explain(conf, hosts, resolved)
+    pipe = drivers.load(conf)
+    decision = cells.decide(pipe, hosts, resolved, conf, explain=True)
+    return {"driver": pipe.driver, **decision.as_dict()}

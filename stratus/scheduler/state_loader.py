@@ -1,14 +1,14 @@
 """Database reads for a scheduling decision (the only I/O before the claim).
 
 ``load_hosts`` snapshots every compute node with its aggregates and live
-instance count; ``resolve`` fills in the request spec's database-dependent
-facts (where the server group's other members and the same_host /
+instance count (through the host state cache, host_cache.py, which re-reads
+only what changed; ``load_all_hosts`` reads everything); ``resolve`` fills
+in the request spec's database-dependent facts (where the server group's other members and the same_host /
 different_host instances are).  ``group_hosts`` is also used inside the
 claiming transaction to re-check a group's placement under its lock.
 """
 from __future__ import annotations
 
-import collections
 import dataclasses
 import datetime as dt
 from types import MappingProxyType
@@ -17,44 +17,33 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from stratus.db.models.compute import (Aggregate, AggregateHost, AggregateMetadata, ComputeNode,
-                                       Instance, ServerGroup, ServerGroupMember)
-from stratus.scheduler import host_state
+from stratus.db.models.compute import ComputeNode, Instance, ServerGroup, ServerGroupMember
+from stratus.scheduler import host_cache, host_state
 from stratus.scheduler.request import GroupInfo, RequestSpec, hint_list
 
 
 # What nova counts as an I/O-heavy operation on a host (IoOpsFilter/Weigher):
 # instances building, plus these task states.
-IO_TASK_STATES = ("resize_migrating", "rebuilding", "resize_prep", "image_snapshot",
-                  "image_snapshot_pending", "image_pending_upload", "image_uploading",
-                  "image_backup", "unshelving", "rescuing")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+IO_TASK_STATES = host_cache.IO_TASK_STATES
+utcnow = host_cache.utcnow
 
 
 def load_hosts(session: Session, conf: Any, now: dt.datetime | None = None
                ) -> list[host_state.HostState]:
+    """Every compute host's state: from the host state cache (refreshed
+    incrementally, see host_cache.py) unless ``[filter_scheduler]
+    host_state_cache`` is off, else read whole (``load_all_hosts``)."""
+    if getattr(conf.filter_scheduler, "host_state_cache", True):
+        return host_cache.for_engine(session.get_bind(), conf).hosts_snapshot(session, now)
+    return load_all_hosts(session, conf, now)
+
+
+def load_all_hosts(session: Session, conf: Any, now: dt.datetime | None = None
+                   ) -> list[host_state.HostState]:
+    """Every compute host's state read now, row by row (no cache)."""
     now = now or utcnow()
-    aggs: dict[int, tuple[str, dict[str, str]]] = {
-        a.id: (a.name, {}) for a in session.scalars(select(Aggregate))}
-    for md in session.scalars(select(AggregateMetadata)):
-        if md.aggregate_id in aggs:
-            aggs[md.aggregate_id][1][md.key] = md.value
-    by_host: dict[str, list[tuple[str, dict[str, str]]]] = collections.defaultdict(list)
-    for ah in session.scalars(select(AggregateHost)):
-        if ah.aggregate_id in aggs:
-            by_host[ah.host].append(aggs[ah.aggregate_id])
-    io_ops = dict(session.execute(
-        select(Instance.host, func.count()).where(
-            Instance.deleted == 0, Instance.host.is_not(None),
-            (Instance.vm_state == "building") | Instance.task_state.in_(IO_TASK_STATES))
-        .group_by(Instance.host)).all())
-    counts = dict(session.execute(
-        select(Instance.host, func.count()).where(Instance.deleted == 0,
-                                                  Instance.host.is_not(None))
-        .group_by(Instance.host)).all())
+    by_host = host_cache.read_aggregates(session)
+    counts, io_ops = host_cache.read_counts(session)
     return [host_state.make(node, now=now,
                             service_down_time=conf.compute.service_down_time,
                             default_az=conf.compute.default_availability_zone,

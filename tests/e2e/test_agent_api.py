@@ -46,7 +46,8 @@ def test_register_heartbeat_and_state(cloud, agent_http, uniq):
     assert cloud.openstack("hypervisor", "show", host)["vcpus"] == 12
     state = ok(agent_http.get(f"hosts/{host}/state"))
     assert state["changed"] is True and state["instances"] == []
-    assert set(state) == {"revision", "changed", "instances", "networks", "ports"}
+    assert {"revision", "changed", "instances", "networks", "ports", "tunnels", "routers",
+            "firewall"} <= set(state)
     again = ok(agent_http.get(f"hosts/{host}/state", params={"since": state["revision"]}))
     assert again["changed"] is False and again["revision"] == state["revision"]
     stale = ok(agent_http.get(f"hosts/{host}/state", params={"since": state["revision"] - 1}))

@@ -343,6 +343,15 @@ def build_conf(cloud, features, log_dir=None, log_file='tempest.log',
     image = os.environ.get('STRATUS_TEMPEST_IMAGE_REF') or guest_image_ref(cloud)
     if image:  # the server tests boot the default guest image
         c['compute']['image_ref'] = c['compute']['image_ref_alt'] = image
+    # Object Storage (Swift v1): SLO/DLO, ACLs, expiry; no quotas, bulk,
+    # tempurl, formpost, versioning or container sync (see docs/feature-matrix.md).
+    c['service_available']['swift'] = 'True'
+    c['object-storage'] = {'operator_role': 'member', 'reseller_admin_role': 'ResellerAdmin',
+                           'build_timeout': '30'}
+    c['object-storage-feature-enabled'] = {'discoverable_apis': 'slo',
+                                           'container_sync': 'False',
+                                           'object_versioning': 'False',
+                                           'discoverability': 'True'}
     c['enforce_scope'] = {s: 'False' for s in ENFORCE_SCOPE}
     c['validation'] = {'run_validation': 'False'}
     c['service-clients'] = {'http_timeout': '60'}

@@ -10,7 +10,7 @@
 # Options:
 #   --full            run all of tempest.api.identity, .image.v2 and .compute
 #                     (discovery mode)
-#   --area AREA       with --full: only identity, image or compute
+#   --area AREA       with --full: only identity, image, compute or object_storage
 #   --work DIR        work directory (default tests/tempest/work); separate
 #                     directories let several runs go on at once
 #   --regex REGEX     run tests matching REGEX instead (debugging)
@@ -219,7 +219,8 @@ case "$mode" in
               identity) run_args+=(--regex '^tempest\.api\.identity\.') ;;
               image) run_args+=(--regex '^tempest\.api\.image\.v2\.') ;;
               compute) run_args+=(--regex '^tempest\.api\.compute\.') ;;
-              '') run_args+=(--regex '^tempest\.api\.(identity|image\.v2|compute)\.') ;;
+              object_storage) run_args+=(--regex '^tempest\.api\.object_storage\.') ;;
+              '') run_args+=(--regex '^tempest\.api\.(identity|image\.v2|compute|object_storage)\.') ;;
               *) die "unknown --area $area" ;;
           esac ;;
     regex) run_args+=(--regex "$regex") ;;

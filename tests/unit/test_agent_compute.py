@@ -57,7 +57,8 @@ class FakeApi:
         self.bump()
 
     # client interface
-    def register(self, host, info, config, host_ip=None, stats=None):
+    def register(self, host, info, config, host_ip=None, stats=None, tunnel_ip=None):
+        self.tunnel_ip = tunnel_ip
         self.stats = stats
         return {"host": host, "revision": self.revision}
 

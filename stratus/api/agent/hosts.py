@@ -2,6 +2,7 @@
 GET /agent/v1/hosts/{host}/state?since=N (the host's desired state)."""
 from __future__ import annotations
 
+import ipaddress
 import uuid as uuidlib
 
 from sqlalchemy import func, select
@@ -16,6 +17,7 @@ routes = RouteTable()
 HOST_INFO_INT = ("vcpus", "memory_mb", "local_gb", "hypervisor_version")
 CONFIG_FLOAT = ("cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio")
 CONFIG_INT = ("reserved_host_memory_mb", "reserved_host_disk_mb", "reserved_host_cpus")
+ADVERTISED = ("ecu", "bandwidth_mbps")     # what EcuFilter / BandwidthFilter schedule on
 
 
 def get_node(s, host: str) -> m.ComputeNode:
@@ -25,6 +27,16 @@ def get_node(s, host: str) -> m.ComputeNode:
     return node
 
 
+def _count(body: dict, key: str) -> int | None:
+    """A non-negative integer (not a bool, not a float) or None when absent."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+        raise errors.ValidationError(f"{key} must be a non-negative integer.")
+    return value
+
+
 def _number(body: dict, key: str, kind):
     value = body.get(key)
     if value is None:
@@ -32,6 +44,31 @@ def _number(body: dict, key: str, kind):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise errors.ValidationError(f"{key} must be a non-negative number.")
     return kind(value)
+
+
+def _tunnel_ip(value) -> str | None:
+    """A host's VXLAN endpoint: an IPv4 address, or empty/None for none."""
+    if value in (None, ""):
+        return None
+    try:
+        return str(ipaddress.IPv4Address(str(value)))
+    except ValueError:
+        raise errors.ValidationError(f"tunnel_ip {value!r} is not an IPv4 address.") from None
+
+
+def _cell(value) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 64:
+        raise errors.ValidationError("cell must be a non-empty name of at most 64 characters.")
+    return value.strip()
+
+
+def _endpoint_moved(session, host: str) -> None:
+    """The hosts sharing a network with ``host`` re-point their tunnels."""
+    from stratus.db.models import network as netm
+    from stratus.network import notify
+    nets = session.scalars(select(netm.Port.network_id).distinct()
+                           .where(netm.Port.host_id == host))
+    notify.bump_hosts_of_networks(session, list(nets))
 
 
 @routes.put("/v1/hosts/{host}")
@@ -45,6 +82,7 @@ def register(req):
     if not host or len(host) > 255:
         raise errors.ValidationError("Invalid host name.")
     info, config = body.get("host_info") or {}, body.get("config") or {}
+    advertised = {k: _count(config, k) for k in ADVERTISED}
     with req.db.session() as s:
         node = s.scalars(select(m.ComputeNode).where(m.ComputeNode.host == host)).first()
         if node is None:
@@ -59,6 +97,11 @@ def register(req):
             value = _number(config, key, kind)
             if value is not None:
                 setattr(node, key, value)
+        if config.get("cell") is not None:        # two-level placement (scheduler/cells.py)
+            node.cell = _cell(config["cell"])
+        for key, value in advertised.items():
+            if value is not None:
+                setattr(node, key, value)
         if info.get("hypervisor_type"):
             node.hypervisor_type = str(info["hypervisor_type"])[:32]
         if isinstance(info.get("cpu_info"), dict):
@@ -67,8 +110,13 @@ def register(req):
             node.stats = body["stats"]
         if body.get("host_ip"):
             node.host_ip = str(body["host_ip"])[:64]
+        if "tunnel_ip" in body and _tunnel_ip(body["tunnel_ip"]) != node.tunnel_ip:
+            node.tunnel_ip = _tunnel_ip(body["tunnel_ip"])
+            _endpoint_moved(s, host)
         node.last_seen_up = node.updated_at = utcnow()
         s.flush()
+        from stratus.network.routers import place_unplaced
+        place_unplaced(s, req.conf)   # routers made before any host was up
         return {"host": host, "revision": node.revision, "service_id": node.service_id}
 
 
@@ -89,6 +137,5 @@ def state(req):
                     "ports": []}
         from stratus.network.ports import host_network_state
         net = host_network_state(s, host)
-        return {"revision": revision, "changed": True,
-                "instances": views.host_instances(s, host),
-                "networks": net.get("networks", []), "ports": net.get("ports", [])}
+        return {**net, "revision": revision, "changed": True,
+                "instances": views.host_instances(s, host)}

@@ -84,6 +84,8 @@ def status(req):
             row.vm_state = body["vm_state"]
             if body["vm_state"] == "active" and row.launched_at is None:
                 row.launched_at = now
+                from stratus.scheduler import build_failures
+                build_failures.record_success(s, row.host)   # BuildFailureWeigher
         if "task_state" in body:
             row.task_state = body["task_state"]
         fault = body.get("fault")

@@ -11,6 +11,7 @@ from stratus.api.routing import RouteTable
 from stratus.common import errors
 from stratus.db.models import compute as m
 from stratus.db.models import identity as idm
+from stratus.scheduler import request
 
 routes = RouteTable()
 KEY = r"^[a-zA-Z0-9-_:. ]{1,255}$"
@@ -41,6 +42,10 @@ def _specs(s, f: m.Flavor) -> dict[str, str]:
 
 
 def _put(s, f: m.Flavor, specs: dict) -> dict[str, str]:
+    try:   # scheduler demands (ECU, bandwidth) must be non-negative numbers
+        request.check_demands({k: _value(v) for k, v in specs.items()})
+    except request.BadDemand as exc:
+        raise errors.BadRequest(str(exc)) from None
     out = {}
     for key, value in specs.items():
         row = s.get(m.FlavorExtraSpec, (f.id, key))

@@ -7,9 +7,11 @@ from __future__ import annotations
 from stratus.api.compute import (aggregates, availability_zones, flavor_extras, flavors,
                                  hypervisors, keypairs, limits, quota_sets, server_groups,
                                  services, versions)
+from stratus.api.compute import scheduler_explain
 
 MODULES: list = [versions, flavors, flavor_extras, keypairs, quota_sets, limits,
                  availability_zones, aggregates, hypervisors, services, server_groups]
+MODULES.append(scheduler_explain)   # Stratus extension (admin): explain a scheduling decision
 
 ADMIN = "rule:admin_api"
 OWNER = "rule:admin_or_owner"
@@ -76,4 +78,6 @@ POLICY_DEFAULTS: dict[str, str] = {
     "os_compute_api:os-server-groups:index:all_projects": ADMIN,
     "os_compute_api:os-server-groups:show": OWNER,
     "os_compute_api:os-server-groups:delete": OWNER,
+    # Stratus extension: explain a scheduling decision (docs/scheduler.md).
+    "os_compute_api:os-scheduler-explain": ADMIN,
 }

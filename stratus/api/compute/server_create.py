@@ -9,6 +9,7 @@ import uuid as uuidlib
 
 from stratus.api.compute import server_lookups as lookups
 from stratus.api.compute import server_schema as schema
+from stratus.api.compute import server_scheduling as scheduling
 from stratus.compute import actions, quotas
 from stratus.compute import servers as domain
 from stratus.common import errors
@@ -72,7 +73,9 @@ def create(session, conf, ctx, body) -> tuple[list[cm.Instance], str, str | None
         bool(conf.compute.force_config_drive)
 
     flavor = lookups.flavor(session, ctx, server["flavorRef"])
-    lookups.image(session, ctx, image_id, flavor)
+    img = lookups.image(session, ctx, image_id, flavor)
+    snapshot = lookups.flavor_snapshot(session, flavor)
+    scheduling.check_flavor_demands(snapshot["extra_specs"])   # ECU/bandwidth specs: 400
     nets = lookups.networks(session, ctx, server.get("networks"), hi)
     kp = lookups.key_pair(session, ctx, server.get("key_name"))
     zone, forced_host = lookups.availability_zone(session, conf, ctx,
@@ -87,13 +90,14 @@ def create(session, conf, ctx, body) -> tuple[list[cm.Instance], str, str | None
 
     spec = domain.BuildSpec(
         project_id=ctx.project_id, user_id=ctx.user_id,
-        flavor=lookups.flavor_snapshot(session, flavor), image_ref=image_id,
+        flavor=snapshot, image_ref=image_id,
         requested_az=zone, key_name=kp.name if kp else None,
         key_data=kp.public_key if kp else None, user_data=user_data,
         config_drive=config_drive, access_ip_v4=schema.access_ip(server.get("accessIPv4")),
         access_ip_v6=schema.access_ip(server.get("accessIPv6")),
         requested_networks=server.get("networks"),
-        request_spec=_request_spec(server, hints, group, forced_host),
+        request_spec={**_request_spec(server, hints, group, forced_host),
+                      **scheduling.image_request(session, img)},
         reservation_id="r-" + secrets.token_hex(4))
     instances = []
     for index, name in enumerate(schema.names(server["name"], count)):

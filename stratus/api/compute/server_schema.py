@@ -77,7 +77,10 @@ SERVER_CREATE = {
 HINTS = {"type": "object",
          "properties": {"group": {"type": "string", "format": "uuid"},
                         "same_host": {"type": ["string", "array"]},
-                        "different_host": {"type": ["string", "array"]}},
+                        "different_host": {"type": ["string", "array"]},
+                        # SimpleCIDRAffinityFilter, as nova's schema
+                        "build_near_host_ip": {"type": "string", "format": "ip-address"},
+                        "cidr": {"type": "string", "pattern": "^/[0-9a-f.:]+$"}},
          "additionalProperties": True}
 SERVER_UPDATE = {"type": "object",
                  "properties": {"name": NAME,

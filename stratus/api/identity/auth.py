@@ -32,7 +32,8 @@ def token_body(req, vt: tok.ValidatedToken, with_catalog: bool) -> dict:
     if vt.trust is not None:
         body["OS-TRUST:trust"] = vt.trust
     if with_catalog and (vt.project or vt.domain or p.system):
-        body["catalog"] = catalog.cached(req.db, _revision(req))
+        body["catalog"] = catalog.for_scope(catalog.cached(req.db, _revision(req)),
+                                            (vt.project or {}).get("id"))
     return {"token": body}
 
 
@@ -102,7 +103,8 @@ def revoke_token(req):
 def auth_catalog(req):
     if not (req.ctx.project_id or req.ctx.domain_id or req.ctx.system_scope):
         raise errors.Forbidden("The service catalog requires a scoped token.")
-    return {"catalog": catalog.cached(req.db, _revision(req)),
+    return {"catalog": catalog.for_scope(catalog.cached(req.db, _revision(req)),
+                                         req.ctx.project_id),
             "links": link(req, "/v3/auth/catalog")}
 
 

@@ -32,6 +32,23 @@ EXTENSIONS = [
     ("pagination", "Pagination support", "Extension that indicates that pagination is "
      "enabled."),
 ]
+EXTENSIONS += [  # L3 (stratus/api/network/routers.py, floating_ips.py)
+    ("router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 "
+     "Neutron networks and access to external networks via a NAT gateway."),
+    ("ext-gw-mode", "Neutron L3 Configurable external gateway mode",
+     "Extension of the router abstraction for specifying whether SNAT should occur on the "
+     "external gateway"),
+    ("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
+    ("extraroute-atomic", "Atomically add/remove extra routes",
+     "Edit extra routes of a router on server side by atomically adding/removing extra "
+     "routes"),
+]
+
+EXTENSIONS += [  # security groups (stratus/api/network/security_groups.py)
+    ("security-group", "security-group", "The security groups extension."),
+    ("stateful-security-group", "Stateful security group",
+     "Indicates if the security group is stateful or not"),
+]
 
 
 def _doc(alias, name, description):

@@ -9,6 +9,7 @@ from stratus.api.routing import RouteTable
 from stratus.db.models import network as m
 from stratus.network import exceptions as exc
 from stratus.network import networks as nets
+from stratus.network import port_security
 from stratus.network import views
 
 routes = RouteTable()
@@ -25,7 +26,7 @@ ATTRS = {
     "provider:segmentation_id": A("segmentation_id", "int", put=False, admin=True,
                                   hidden=True, nullable=True),
     "revision_number": A("revision_number", "int", post=False, put=False),
-    "port_security_enabled": A(None, "bool", put=False),
+    "port_security_enabled": A(None, "bool"),
     "availability_zone_hints": A(None, "list", put=False),
     "subnets": A(None, post=False, put=False),
 }
@@ -40,7 +41,8 @@ def subnet_ids(s, network_ids) -> dict[str, list[str]]:
 
 
 def render(req, s, net):
-    return views.network_dict(net, subnet_ids(s, [net.id])[net.id], req.ctx.is_admin)
+    return views.network_dict(net, subnet_ids(s, [net.id])[net.id], req.ctx.is_admin,
+                              port_security.network_port_security(s, net.id))
 
 
 def visible(req, s, network_id) -> m.Network:
@@ -54,10 +56,9 @@ def create_network(req):
     ref = c.body(req, "network", ATTRS, "post")
     req.authorize("create_network", {"project_id": req.ctx.project_id})
     project = c.owner(req, ref)
-    if ref.pop("port_security_enabled", True) is not True or \
-            ref.pop("availability_zone_hints", []):
-        raise exc.InvalidInput("port_security_enabled=False and availability zone hints "
-                               "are not supported on networks.")
+    secure = ref.pop("port_security_enabled", True)   # the default of its ports
+    if ref.pop("availability_zone_hints", []):
+        raise exc.InvalidInput("availability zone hints are not supported on networks.")
     with req.db.session() as s:
         quotas.check(s, req.conf, "network", project)
         net = nets.create_network(
@@ -68,6 +69,8 @@ def create_network(req):
             network_type=ref.get("provider:network_type"),
             physical_network=ref.get("provider:physical_network"),
             segmentation_id=ref.get("provider:segmentation_id"))
+        if not secure:
+            port_security.set_network_port_security(s, net.id, False)
         return 201, {"network": render(req, s, net)}
 
 
@@ -79,7 +82,9 @@ def list_networks(req):
 
         def render_all(rows):
             subs = subnet_ids(s, [n.id for n in rows])
-            return [views.network_dict(n, subs[n.id], req.ctx.is_admin) for n in rows]
+            return [views.network_dict(n, subs[n.id], req.ctx.is_admin,
+                                       port_security.network_port_security(s, n.id))
+                    for n in rows]
         return c.listing(req, s, stmt, m.Network, "networks", ATTRS, render_all)
 
 
@@ -107,6 +112,8 @@ def update_network(req):
         for key, col in cols.items():
             if key in ref:
                 setattr(net, col, ref[key])
+        if "port_security_enabled" in ref:
+            port_security.set_network_port_security(s, net.id, ref["port_security_enabled"])
         net.revision_number += 1
         s.flush()
         return {"network": render(req, s, net)}

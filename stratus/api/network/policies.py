@@ -27,4 +27,11 @@ NETWORK_POLICY_DEFAULTS = {
     "update_port": ADMIN_OR_OWNER,
     "delete_port": ADMIN_OR_OWNER,
     "get_quota": ADMIN_OR_OWNER,
+    # Security groups (reads are filtered by project in SQL, as the others).
+    "create_security_group": ADMIN_OR_OWNER,
+    "update_security_group": ADMIN_OR_OWNER,
+    "delete_security_group": ADMIN_OR_OWNER,
+    "create_security_group_rule": ADMIN_OR_OWNER,   # target: the group
+    "update_security_group_rule": ADMIN_OR_OWNER,
+    "delete_security_group_rule": ADMIN_OR_OWNER,
 }

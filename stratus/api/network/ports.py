@@ -13,7 +13,9 @@ from stratus.api.routing import RouteTable
 from stratus.common import errors
 from stratus.db.models import network as m
 from stratus.network import exceptions as exc
+from stratus.network import port_security
 from stratus.network import ports as port_lib
+from stratus.network import sg_state
 from stratus.network import views
 
 routes = RouteTable()
@@ -74,15 +76,13 @@ def _pairs(value) -> list[dict]:
 
 
 def _common(ref: dict) -> dict:
-    """Column values shared by create and update."""
-    if ref.get("security_groups"):
-        raise errors.NotFound(f"Security group {ref['security_groups'][0]} does not exist")
+    """Column values shared by create and update (security attributes:
+    stratus/network/port_security.py)."""
     if ref.get("binding:vnic_type", "normal") != "normal":
         raise exc.InvalidInput(f"binding:vnic_type '{ref['binding:vnic_type']}' is not "
                                "supported; only 'normal'.")
     cols = {}
-    for key in ("name", "description", "admin_state_up", "device_id", "device_owner",
-                "port_security_enabled"):
+    for key in ("name", "description", "admin_state_up", "device_id", "device_owner"):
         if key in ref:
             cols[key] = ref[key]
     if "binding:host_id" in ref:
@@ -90,8 +90,15 @@ def _common(ref: dict) -> dict:
     if "binding:profile" in ref:
         cols["profile"] = ref["binding:profile"]
     if "allowed_address_pairs" in ref:
-        cols["allowed_address_pairs"] = _pairs(ref["allowed_address_pairs"])
+        ref["allowed_address_pairs"] = _pairs(ref["allowed_address_pairs"] or [])
     return cols
+
+
+SECURITY_KEYS = ("security_groups", "port_security_enabled", "allowed_address_pairs")
+
+
+def _security(ref: dict) -> dict:
+    return {k: ref[k] for k in SECURITY_KEYS if k in ref}
 
 
 @routes.post("/v2.0/ports")
@@ -116,6 +123,9 @@ def create_port(req):
         port = port_lib.new_port(s, network_id=net.id, project_id=project,
                                  fixed_ips=ref.get("fixed_ips"), mac=ref.get("mac_address"),
                                  **cols)
+        port_security.on_create(s, port, _security(ref), is_admin=req.ctx.is_admin,
+                                caller_project=req.ctx.project_id)
+        sg_state.bump(s, port.security_groups, hosts=[port.host_id])
         if port.host_id:
             port.vif_type, port.status = port_lib.VIF_TYPE, "ACTIVE"
             if port.device_owner != port_lib.DHCP_OWNER:
@@ -160,8 +170,12 @@ def update_port(req):
             if not req.ctx.is_admin:
                 raise errors.Forbidden("(rule:update_port:mac_address) is disallowed by policy")
             cols["mac_address"] = port_lib.check_mac(ref["mac_address"])
+        before = (list(port.security_groups or []), port.host_id)
         for key, value in cols.items():
             setattr(port, key, value)
+        if any(k in ref for k in SECURITY_KEYS):
+            port_security.on_update(s, port, _security(ref), is_admin=req.ctx.is_admin,
+                                    caller_project=req.ctx.project_id)
         if "binding:host_id" in ref:
             port.vif_type = port_lib.VIF_TYPE if port.host_id else "unbound"
             port.status = "ACTIVE" if port.host_id else "DOWN"
@@ -174,6 +188,8 @@ def update_port(req):
             if "mac" in str(e).lower():
                 raise exc.MacAddressInUse(ref.get("mac_address"), port.network_id) from None
             raise
+        sg_state.bump(s, set(before[0]) | set(port.security_groups or []),
+                      hosts=[before[1], port.host_id])
         if port.host_id and port.device_owner != port_lib.DHCP_OWNER:
             port_lib.ensure_dhcp_port(s, port.network_id, port.host_id)
         return {"port": render_all(req, s, [port])[0]}
@@ -184,5 +200,8 @@ def delete_port(req):
     with req.db.session() as s:
         port = visible(req, s, req.path_params["port_id"])
         req.authorize("delete_port", {"project_id": port.project_id})
+        from stratus.network import l3_errors, routers as l3_routers  # L3 owns these
+        if port.device_owner in (*l3_routers.ROUTER_OWNERS, l3_routers.FLOATINGIP_OWNER):
+            raise l3_errors.L3PortInUse(port.id, port.device_owner)
         port_lib.delete_ports(s, [port])
     return 204, None

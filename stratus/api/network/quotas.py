@@ -11,10 +11,15 @@ from stratus.api.network import common as c
 from stratus.api.routing import RouteTable
 from stratus.common import errors
 from stratus.db.models import network as m
+from stratus.db.models import router as l3m
+from stratus.db.models import security_group as sgm
 from stratus.network import exceptions as exc
 
 routes = RouteTable()
 MODELS = {"network": m.Network, "subnet": m.Subnet, "port": m.Port}
+MODELS.update({"router": l3m.Router, "floatingip": l3m.FloatingIP})  # L3
+MODELS.update({"security_group": sgm.SecurityGroup,                   # security groups
+               "security_group_rule": sgm.SecurityGroupRule})
 
 
 def limits(session, conf, project_id: str) -> dict[str, int]:

@@ -19,7 +19,9 @@ import datetime as dt
 
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer,
                         String, Text, UniqueConstraint)
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import event, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from stratus.db.base import Base
 from stratus.db.models.identity import utcnow
@@ -87,6 +89,8 @@ class ComputeNode(Base):
     hypervisor_type: Mapped[str] = mapped_column(String(32), default="QEMU")
     hypervisor_version: Mapped[int] = mapped_column(Integer, default=0)
     host_ip: Mapped[str | None] = mapped_column(String(64))
+    # VXLAN tunnel endpoint ([vxlan] local_ip of the host's agent; none: no tunnels).
+    tunnel_ip: Mapped[str | None] = mapped_column(String(64))
     cpu_info: Mapped[dict] = mapped_column(JSON, default=dict)
     vcpus: Mapped[int] = mapped_column(Integer, default=0)
     memory_mb: Mapped[int] = mapped_column(Integer, default=0)
@@ -122,6 +126,13 @@ class ComputeNode(Base):
     last_seen_up: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # Bumped whenever something the host's agent must act on changes.
     revision: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Change marker of what the scheduler reads (scheduler/host_cache.py):
+    # every write of such a column bumps sched_version and sets
+    # sched_changed_at (claims in SQL, ORM writes by the listener below);
+    # heartbeats that only move last_seen_up do not.
+    sched_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    sched_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=utcnow,
+                                                                 index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
@@ -295,3 +306,45 @@ class QuotaLimit(Base):
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
     resource: Mapped[str] = mapped_column(String(64), primary_key=True)
     hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+# --- Scheduler change marker (scheduler/host_cache.py re-reads marked rows) ---
+# Columns whose change does not concern the scheduler's view of a host.
+_SCHED_IGNORED = frozenset({"last_seen_up", "updated_at", "revision", "sched_version",
+                            "sched_changed_at", "tunnel_ip"})
+
+
+@event.listens_for(ComputeNode, "before_update")
+def _mark_sched_change(mapper, connection, target) -> None:
+    """An ORM write of a column the scheduler reads bumps the change marker."""
+    state = sa_inspect(target)
+    for attr in state.mapper.column_attrs:
+        if attr.key not in _SCHED_IGNORED and state.attrs[attr.key].history.has_changes():
+            target.sched_version = (target.sched_version or 0) + 1
+            target.sched_changed_at = utcnow()
+            return
+
+
+@event.listens_for(Session, "before_flush")
+def _mark_aggregate_hosts(session, flush_context, instances) -> None:
+    """An ORM change of an aggregate, its metadata or its hosts marks the
+    compute nodes of the hosts concerned as changed."""
+    hosts: set[str] = set()
+    agg_ids: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, AggregateHost):
+            hosts.add(obj.host)
+        elif isinstance(obj, (AggregateMetadata, Aggregate)):
+            agg_id = obj.aggregate_id if isinstance(obj, AggregateMetadata) else obj.id
+            if agg_id is not None:
+                agg_ids.add(agg_id)
+    if not hosts and not agg_ids:
+        return
+    with session.no_autoflush:
+        if agg_ids:
+            hosts.update(session.execute(select(AggregateHost.host).where(
+                AggregateHost.aggregate_id.in_(agg_ids))).scalars())
+        if hosts:
+            cn = ComputeNode.__table__.c
+            session.execute(update(ComputeNode.__table__).where(cn.host.in_(hosts)).values(
+                sched_version=cn.sched_version + 1, sched_changed_at=utcnow()))

@@ -37,6 +37,11 @@ class AggregateInstanceExtraSpecsFilter(BaseHostFilter):
                 return False
         return True
 
+    def mask(self, cols, spec):
+        if not checked_specs(spec.extra_specs):
+            return True
+        return cols.by_aggregates(lambda h: self.host_passes(h, spec))
+
     def reason(self, spec) -> str:
         wanted = ", ".join(f"{k}={v}" for k, v in checked_specs(spec.extra_specs))
         return f"no aggregate metadata matching the flavor's extra specs ({wanted})"

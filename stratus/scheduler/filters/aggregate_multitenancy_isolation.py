@@ -28,5 +28,8 @@ class AggregateMultiTenancyIsolation(BaseHostFilter):
         allowed = allowed_projects(host)
         return not allowed or spec.project_id in allowed
 
+    def mask(self, cols, spec):
+        return cols.by_aggregates(lambda h: self.host_passes(h, spec))
+
     def reason(self, spec) -> str:
         return f"in an aggregate isolated to other projects than {spec.project_id}"

@@ -8,6 +8,8 @@ max_instances_per_host`` applies.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from stratus.scheduler import host_attrs
 from stratus.scheduler.filters.num_instances_filter import NumInstancesFilter, configured_max
 
@@ -20,6 +22,10 @@ class AggregateNumInstancesFilter(NumInstancesFilter):
     def max_instances(self, host) -> int:
         return host_attrs.min_int(host_attrs.aggregate_raw_values(host, KEY),
                                   configured_max(self.conf))
+
+    def mask(self, cols, spec):
+        return cols.num_instances < cols.by_aggregates(
+            lambda h: max(-2**62, min(2**62, self.max_instances(h))), np.int64)
 
     def reason(self, spec) -> str:
         return (f"already runs its aggregate's {KEY} (default "

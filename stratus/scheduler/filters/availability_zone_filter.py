@@ -18,5 +18,10 @@ class AvailabilityZoneFilter(BaseHostFilter):
             return True
         return spec.availability_zone in availability_zones(host)
 
+    def mask(self, cols, spec):
+        if not spec.availability_zone:
+            return True
+        return cols.by_aggregates(lambda h: self.host_passes(h, spec))
+
     def reason(self, spec) -> str:
         return f"not in availability zone {spec.availability_zone!r}"

@@ -36,6 +36,9 @@ class ComputeCapabilitiesFilter(BaseHostFilter):
                 return False
         return True
 
+    def mask(self, cols, spec):
+        return True if not spec.extra_specs else NotImplemented
+
     def reason(self, spec) -> str:
         wanted = ", ".join(f"{k}={v}" for k, v in spec.extra_specs.items()
                            if k.startswith(SCOPE + ":") or ":" not in k)

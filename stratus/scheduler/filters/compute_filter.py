@@ -11,5 +11,8 @@ class ComputeFilter(BaseHostFilter):
         # ``up`` already folds in forced_down and the heartbeat age.
         return host.up and not host.disabled and not host.forced_down
 
+    def mask(self, cols, spec):
+        return cols.up & ~cols.disabled & ~cols.forced_down
+
     def reason(self, spec) -> str:
         return "compute service disabled or down"

@@ -16,5 +16,9 @@ class CoreFilter(BaseHostFilter):
             return False
         return host.vcpus_used + spec.vcpus <= host.vcpus_limit
 
+    def mask(self, cols, spec):
+        return ((spec.vcpus <= cols.vcpus - cols.reserved_host_cpus)
+                & (cols.vcpus_used + spec.vcpus <= cols.vcpus_limit))
+
     def reason(self, spec) -> str:
         return f"needs {spec.vcpus} vCPU(s)"

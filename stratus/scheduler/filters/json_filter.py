@@ -33,6 +33,8 @@ import json
 import operator
 from typing import Any, Callable, Sequence
 
+import numpy as np
+
 from stratus.scheduler import host_attrs
 from stratus.scheduler.filters.base import BaseHostFilter
 
@@ -177,6 +179,12 @@ class JsonFilter(BaseHostFilter):
         if query is None:
             return list(hosts)
         return [h for h in hosts if self._passes(query, h)]
+
+    def mask(self, cols, spec):
+        query, error = self._query(spec)
+        if error:
+            return np.zeros(cols.n, np.bool_)
+        return True if query is None else NotImplemented
 
     def reason(self, spec) -> str:
         query, error = self._query(spec)

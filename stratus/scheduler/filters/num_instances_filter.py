@@ -23,5 +23,8 @@ class NumInstancesFilter(BaseHostFilter):
     def host_passes(self, host, spec) -> bool:
         return host.num_instances < self.max_instances(host)
 
+    def mask(self, cols, spec):
+        return cols.num_instances < configured_max(self.conf)
+
     def reason(self, spec) -> str:
         return f"already runs {configured_max(self.conf)} or more instances"

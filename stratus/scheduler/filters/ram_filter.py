@@ -10,5 +10,8 @@ class RamFilter(BaseHostFilter):
     def host_passes(self, host, spec) -> bool:
         return host.memory_mb_used + spec.memory_mb <= host.memory_mb_limit
 
+    def mask(self, cols, spec):
+        return cols.memory_mb_used + spec.memory_mb <= cols.memory_mb_limit
+
     def reason(self, spec) -> str:
         return f"needs {spec.memory_mb} MB RAM"

@@ -12,5 +12,8 @@ class SameHostFilter(BaseHostFilter):
             return True
         return host.host in spec.same_host_hosts
 
+    def mask(self, cols, spec):
+        return True if spec.same_host_hosts is None else cols.hosts_mask(spec.same_host_hosts)
+
     def reason(self, spec) -> str:
         return "not the host of the same_host instances"

@@ -17,6 +17,12 @@ class ServerGroupAffinityFilter(BaseHostFilter):
             return True
         return host.host in group.hosts
 
+    def mask(self, cols, spec):
+        group = spec.group
+        if group is None or group.policy != self.policy or not group.hosts:
+            return True
+        return cols.hosts_mask(group.hosts)
+
     def reason(self, spec) -> str:
         hosts = ", ".join(sorted(spec.group.hosts)) if spec.group else ""
         return f"server group {spec.group_uuid} (affinity) is on {hosts}"

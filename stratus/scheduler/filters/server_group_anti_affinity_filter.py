@@ -15,5 +15,12 @@ class ServerGroupAntiAffinityFilter(BaseHostFilter):
             return True
         return group.hosts.get(host.host, 0) < group.max_server_per_host
 
+    def mask(self, cols, spec):
+        group = spec.group
+        if group is None or group.policy != self.policy:
+            return True
+        full = [h for h, n in group.hosts.items() if not n < group.max_server_per_host]
+        return ~cols.hosts_mask(full) if full else True
+
     def reason(self, spec) -> str:
         return f"hosts already hold members of server group {spec.group_uuid} (anti-affinity)"

@@ -6,9 +6,12 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from stratus.common.config import ConfigError
+from stratus.scheduler.weighers.bandwidth_weigher import BandwidthWeigher
 from stratus.scheduler.weighers.base import BaseWeigher, normalize
+from stratus.scheduler.weighers.build_failure_weigher import BuildFailureWeigher
 from stratus.scheduler.weighers.cpu_weigher import CPUWeigher
 from stratus.scheduler.weighers.disk_weigher import DiskWeigher
+from stratus.scheduler.weighers.io_ops_weigher import IoOpsWeigher
 from stratus.scheduler.weighers.num_instances_weigher import NumInstancesWeigher
 from stratus.scheduler.weighers.ram_weigher import RAMWeigher
 from stratus.scheduler.weighers.server_group_soft_affinity_weigher import (
@@ -16,7 +19,8 @@ from stratus.scheduler.weighers.server_group_soft_affinity_weigher import (
 
 WEIGHERS: dict[str, type[BaseWeigher]] = {cls.name: cls for cls in (
     RAMWeigher, ServerGroupSoftAffinityWeigher, ServerGroupSoftAntiAffinityWeigher,
-    CPUWeigher, DiskWeigher, NumInstancesWeigher)}
+    CPUWeigher, DiskWeigher, NumInstancesWeigher, IoOpsWeigher, BuildFailureWeigher,
+    BandwidthWeigher)}
 
 
 def load(names: Iterable[str], conf: Any = None) -> list[BaseWeigher]:
@@ -34,6 +38,7 @@ def load(names: Iterable[str], conf: Any = None) -> list[BaseWeigher]:
     return out
 
 
-__all__ = ["BaseWeigher", "CPUWeigher", "DiskWeigher", "NumInstancesWeigher", "RAMWeigher",
+__all__ = ["BandwidthWeigher", "BaseWeigher", "BuildFailureWeigher", "IoOpsWeigher",
+           "CPUWeigher", "DiskWeigher", "NumInstancesWeigher", "RAMWeigher",
            "ServerGroupSoftAffinityWeigher", "ServerGroupSoftAntiAffinityWeigher", "WEIGHERS",
            "load", "normalize"]

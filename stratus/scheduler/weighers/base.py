@@ -5,10 +5,18 @@ host snapshot and the request spec).  As nova's ``weights.normalize``, the
 raw weights of one weigher are scaled to 0..1 over the hosts being weighed
 (all equal -> all 0), multiplied by the weigher's multiplier and summed over
 the weighers; the highest total wins.
+
+Fast path (optional): :meth:`BaseWeigher.values` gives the raw weights of
+rows ``idx`` of a columnar view (scheduler/columns.py) as a numpy array, or
+``NotImplemented`` (the default: ``weigh`` is called per host).  It must
+equal ``weigh`` exactly; :func:`normalize_array` is :func:`normalize` over
+an array, with the same float operations.
 """
 from __future__ import annotations
 
 from typing import Any, Sequence
+
+import numpy as np
 
 from stratus.scheduler.host_state import HostState
 from stratus.scheduler.request import RequestSpec
@@ -26,6 +34,17 @@ def normalize(weights: Sequence[float], minval: float | None = None,
     return [(w - lo) / span for w in weights]
 
 
+def normalize_array(weights: np.ndarray, minval: float | None = None,
+                    maxval: float | None = None) -> np.ndarray:
+    if not len(weights):
+        return np.zeros(0)
+    hi = float(weights.max() if maxval is None else maxval)
+    lo = float(weights.min() if minval is None else minval)
+    if hi == lo:
+        return np.zeros(len(weights))
+    return (weights.astype(np.float64) - lo) / (hi - lo)
+
+
 class BaseWeigher:
     """Subclasses set ``name`` and implement :meth:`weigh` and :meth:`multiplier`.
     ``minval``/``maxval`` fix the normalisation range when set."""
@@ -41,6 +60,10 @@ class BaseWeigher:
 
     def weigh(self, host: HostState, spec: RequestSpec) -> float:
         raise NotImplementedError
+
+    def values(self, cols: Any, idx: np.ndarray, spec: RequestSpec) -> Any:
+        """Raw weights of rows ``idx`` of ``cols`` (see the module docstring)."""
+        return NotImplemented
 
     def weigh_all(self, hosts: Sequence[HostState], spec: RequestSpec) -> list[float]:
         """Normalised weights (not yet multiplied), in the order of ``hosts``."""

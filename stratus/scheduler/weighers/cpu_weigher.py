@@ -18,3 +18,6 @@ class CPUWeigher(BaseWeigher):
 
     def weigh(self, host, spec) -> float:
         return host.vcpus_limit - host.vcpus_used
+
+    def values(self, cols, idx, spec):
+        return cols.vcpus_limit[idx] - cols.vcpus_used[idx]

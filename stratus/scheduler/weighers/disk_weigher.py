@@ -14,3 +14,6 @@ class DiskWeigher(BaseWeigher):
 
     def weigh(self, host, spec) -> float:
         return host.free_disk_gb * 1024
+
+    def values(self, cols, idx, spec):
+        return cols.free_disk_gb[idx] * 1024

@@ -15,3 +15,6 @@ class NumInstancesWeigher(BaseWeigher):
 
     def weigh(self, host, spec) -> float:
         return host.num_instances
+
+    def values(self, cols, idx, spec):
+        return cols.num_instances[idx]

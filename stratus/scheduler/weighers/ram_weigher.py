@@ -13,3 +13,6 @@ class RAMWeigher(BaseWeigher):
 
     def weigh(self, host, spec) -> float:
         return host.free_ram_mb
+
+    def values(self, cols, idx, spec):
+        return cols.free_ram_mb[idx]

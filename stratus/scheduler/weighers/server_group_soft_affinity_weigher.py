@@ -6,7 +6,20 @@ without such a group weigh 0 everywhere (no effect after normalisation).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from stratus.scheduler.weighers.base import BaseWeigher, conf_value
+
+
+def _members_array(cols, idx, spec, policy: str, sign: int):
+    out = np.zeros(cols.n, np.int64)
+    group = spec.group
+    if group is not None and group.policy == policy:
+        index = cols.name_index
+        for host, n in group.hosts.items():
+            if host in index:
+                out[index[host]] = sign * n
+    return out[idx]
 
 
 def _members_on(host, spec, policy: str) -> int:
@@ -25,6 +38,9 @@ class ServerGroupSoftAffinityWeigher(BaseWeigher):
     def weigh(self, host, spec) -> float:
         return _members_on(host, spec, "soft-affinity")
 
+    def values(self, cols, idx, spec):
+        return _members_array(cols, idx, spec, "soft-affinity", 1)
+
 
 class ServerGroupSoftAntiAffinityWeigher(BaseWeigher):
     name = "ServerGroupSoftAntiAffinityWeigher"
@@ -35,3 +51,6 @@ class ServerGroupSoftAntiAffinityWeigher(BaseWeigher):
 
     def weigh(self, host, spec) -> float:
         return -_members_on(host, spec, "soft-anti-affinity")
+
+    def values(self, cols, idx, spec):
+        return _members_array(cols, idx, spec, "soft-anti-affinity", -1)

@@ -1,0 +1,1 @@
+"""``stratus lab``: many hypervisor hosts on one machine (namespaces + agents)."""

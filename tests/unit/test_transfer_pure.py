@@ -1,0 +1,198 @@
+"""Pure parts of the transfer protocol: wire format, key schedule, block
+bookkeeping (stratus/transfer/wire.py, crypto.py, blocks.py)."""
+from __future__ import annotations
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from stratus.transfer import crypto, wire
+from stratus.transfer.blocks import (BlockMap, LossDetector, SendQueue, block_count, block_span,
+                                     to_ranges)
+
+
+# -- wire ----------------------------------------------------------------------
+def test_data_header_roundtrip_and_layout():
+    buf = bytearray(wire.DATA.size + 100 + wire.TAG)
+    wire.pack_data_header(buf, wire.S2C, 7, 0xDEADBEEF, 2**40 + 3, 99, 123456789, 5000)
+    assert wire.DATA.size == 40
+    assert buf[0] == wire.T_DATA and buf[1] == wire.S2C
+    assert buf[2:4] == (7).to_bytes(2, "big")
+    assert buf[4:8] == (0xDEADBEEF).to_bytes(4, "big")
+    assert buf[8:16] == (2**40 + 3).to_bytes(8, "big")
+    assert wire.unpack_data_header(buf) == (wire.S2C, 7, 0xDEADBEEF, 2**40 + 3, 99, 123456789,
+                                            5000)
+
+
+def test_data_header_rejects_short_and_wrong_type():
+    with pytest.raises(wire.WireError):
+        wire.unpack_data_header(bytes(20))
+    buf = bytearray(wire.DATA.size + wire.TAG)
+    buf[0] = wire.T_REPORT
+    with pytest.raises(wire.WireError):
+        wire.unpack_data_header(buf)
+
+
+def test_report_body_roundtrip():
+    body = wire.pack_report_body(10, 2**50, 300, 25000, 12_500_000, 0, 1000, wire.R_COMPLETE,
+                                 [(5, 2), (100, 1)])
+    r = wire.unpack_report_body(body)
+    assert r == {"received": 10, "echo_ts": 2**50, "echo_hold_us": 300, "qdelay_us": 25000,
+                 "recv_rate": 12_500_000, "cap": 0, "loss_ppm": 1000, "complete": True,
+                 "ranges": [(5, 2), (100, 1)]}
+    with pytest.raises(wire.WireError):
+        wire.unpack_report_body(body[:-1])          # range count does not match
+    with pytest.raises(wire.WireError):
+        wire.unpack_report_body(body[:10])
+
+
+def test_block_size_for_mtu():
+    assert wire.block_size_for_mtu(1500) == 1500 - 28 - 40 - 16
+    assert wire.block_size_for_mtu(9000) == 9000 - 28 - 40 - 16
+    assert wire.block_size_for_mtu(65536) == wire.MAX_DATAGRAM - 40 - 16   # 60 KiB datagrams
+    with pytest.raises(wire.WireError):
+        wire.block_size_for_mtu(200)
+
+
+def test_max_report_ranges_fit_the_datagram():
+    n = wire.max_report_ranges(1400)
+    body = wire.pack_report_body(0, 0, 0, 0, 0, 0, 0, 0, [(i * 2, 1) for i in range(n)])
+    assert wire.SHORT.size + len(body) + wire.TAG <= 1400
+
+
+def test_control_json_requires_type():
+    assert wire.decode_json(wire.encode_json({"type": "x", "a": 1})) == {"type": "x", "a": 1}
+    for bad in (b"[]", b"{}", b"not json"):
+        with pytest.raises(wire.WireError):
+            wire.decode_json(bad)
+
+
+# -- crypto --------------------------------------------------------------------
+def test_key_agreement_and_transcript_binding():
+    a, b = crypto.Ephemeral(), crypto.Ephemeral()
+    shared = a.shared(b.public)
+    assert shared == b.shared(a.public)
+    th1 = crypto.transcript(b"hello-c", b"hello-s")
+    c2s, s2c = crypto.control_keys(shared, th1)
+    assert c2s != s2c and len(c2s) == 32
+    d1 = crypto.data_keys(shared, crypto.transcript(th1, b"request"))
+    d2 = crypto.data_keys(shared, crypto.transcript(th1, b"request'"))
+    assert d1 != d2                      # data keys depend on the whole transcript
+    assert set(d1).isdisjoint({c2s, s2c})
+    # an observer without an ephemeral private key derives something else
+    eve = crypto.Ephemeral()
+    assert eve.shared(a.public) != shared
+
+
+def test_degenerate_public_key_refused():
+    with pytest.raises(ValueError):
+        crypto.Ephemeral().shared(bytes(32))
+    with pytest.raises(ValueError):
+        crypto.Ephemeral().shared(b"short")
+
+
+def test_nonces_are_unique_across_kinds():
+    seen = set()
+    for d in (0, 1):
+        for attempt in (0, 1, 65535):
+            for block in (0, 1, 2**63):
+                seen.add(crypto.data_nonce(d, attempt, block))
+        for seq in (0, 1, 2**63 + 1):
+            seen.add(crypto.report_nonce(d, seq))
+            seen.add(crypto.control_nonce(d, seq))
+    assert len(seen) == 2 * 9 + 2 * 3 * 2
+    assert all(len(n) == 12 for n in seen)
+
+
+def test_control_cipher_rejects_replay_and_tamper():
+    key = AESGCM.generate_key(256)
+    tx, rx = crypto.ControlCipher(key, 0), crypto.ControlCipher(key, 0)
+    f1, f2 = tx.seal(b"one"), tx.seal(b"two")
+    assert rx.open(f1) == b"one"
+    with pytest.raises(InvalidTag):
+        crypto.ControlCipher(key, 0).open(f2)     # out of order / replayed counter
+    bad = bytearray(f2)
+    bad[0] ^= 1
+    with pytest.raises(InvalidTag):
+        rx.open(bytes(bad))
+
+
+# -- blocks --------------------------------------------------------------------
+def test_block_layout():
+    assert block_count(0, 10) == 0
+    assert block_count(10, 10) == 1
+    assert block_count(11, 10) == 2
+    assert block_span(1, 15, 10) == (10, 5)
+    assert to_ranges([1, 2, 3, 7, 9, 10]) == [(1, 3), (7, 1), (9, 2)]
+
+
+def test_block_map_mark_missing_and_encoding():
+    m = BlockMap(10)
+    assert m.mark(3) and not m.mark(3)
+    m.mark(0)
+    assert m.count == 2 and not m.complete
+    assert list(m.missing()) == [1, 2, 4, 5, 6, 7, 8, 9]
+    assert list(m.missing(4, 6)) == [4, 5]
+    again = BlockMap.decode(10, m.encode())
+    assert again.have == m.have and again.count == 2
+    with pytest.raises(ValueError):
+        BlockMap.decode(9, m.encode())
+    for i in range(10):
+        m.mark(i)
+    assert m.complete
+
+
+def test_loss_detector_nacks_after_reorder_window_and_repeats_after_rtt():
+    m = BlockMap(10)
+    for b in (0, 1, 3, 4):
+        m.mark(b)
+    d = LossDetector(m, reorder=0.005)
+    d.advance(5, now=1.0)                      # blocks 0..4 were sent: 2 is a hole
+    assert d.nacks(1.001, rtt=0.1, limit=10) == []        # maybe just reordered
+    assert d.nacks(1.006, rtt=0.1, limit=10) == [(2, 1)]
+    assert d.nacks(1.1, rtt=0.1, limit=10) == []          # NACKed, not yet due again
+    assert d.nacks(1.2, rtt=0.1, limit=10) == [(2, 1)]    # retransmission lost: again
+    m.mark(2)
+    assert d.nacks(2.0, rtt=0.1, limit=10) == [] and d.outstanding == 0
+
+
+def test_loss_detector_only_looks_below_frontier_and_coalesces():
+    m = BlockMap(100)
+    d = LossDetector(m, reorder=0)
+    d.advance(10, now=0.0)
+    assert d.nacks(0.0, 0.1, limit=5) == [(0, 10)]
+    d.advance(1000, now=0.0)                   # frontier clamped to nblocks
+    assert d.outstanding == 100
+    for b in range(0, 100, 2):
+        m.mark(b)
+    assert len(d.nacks(1.0, 0.1, limit=3)) == 3   # limited number of ranges per report
+
+
+def test_send_queue_retransmissions_first_with_increasing_attempts():
+    q = SendQueue(5, range(5))
+    assert q.pop() == (0, 0) and q.pop() == (1, 0)
+    assert q.frontier == 2
+    q.nack([(0, 1), (3, 2)])                   # 3, 4 not sent yet: ignored
+    q.nack([(0, 1)])                           # already queued: once
+    assert q.pop() == (0, 1)
+    q.nack([(0, 1)])
+    assert q.pop() == (0, 2)                   # a new nonce for every send
+    assert [q.pop() for _ in range(3)] == [(2, 0), (3, 0), (4, 0)]
+    assert q.pop() is None and q.idle and q.frontier == 5
+    assert (q.sent_new, q.sent_retx) == (5, 2)
+
+
+def test_send_queue_resume_sends_only_missing():
+    q = SendQueue(6, [1, 4])
+    assert q.frontier == 1
+    assert q.pop() == (1, 0) and q.frontier == 4
+    assert q.pop() == (4, 0) and q.pop() is None and q.frontier == 6
+
+
+def test_send_queue_refuses_nonce_wraparound():
+    q = SendQueue(1, [0])
+    q.pop()
+    q.attempt[0] = 0xFFFF
+    q.nack([(0, 1)])
+    with pytest.raises(RuntimeError):
+        q.pop()
