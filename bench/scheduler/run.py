@@ -13,7 +13,7 @@ then runs M decisions through the real service path, timed per phase:
 
 Between decisions (not timed) the world moves as it would at that scale:
 another scheduler claims on a random host (a row the cache must re-read)
-and hosts/1000 agents heartbeat.  ``--naive`` runs the same decisions with
+and live agents heartbeat every 10 s.  ``--naive`` runs the same decisions with
 the cache and the vectorised path off (every host read and filtered in
 Python per decision: the pre-cache code path).  ``--nova PYTHON`` also
 runs upstream nova's filter scheduler (filters and weighers, in-process, see

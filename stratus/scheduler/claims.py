@@ -46,7 +46,7 @@ def changed(cn) -> dict:
 
 
 def claim(session: Session, node_id: int, instance: Any,
-          bandwidth_limit_kbps: int | None = None) -> bool:
+          bandwidth_limit_kbps: int | None = None, bump_revision: bool = False) -> bool:
     """Take ``instance``'s resources on compute node ``node_id`` if they fit.
 
     vCPU, RAM and disk are checked against the row's own capacity and
@@ -57,7 +57,8 @@ def claim(session: Session, node_id: int, instance: Any,
     it.  Returns False (and changes nothing) when the host
     lacks capacity or does not exist.  Claiming again on the same node is a
     no-op returning True; on another node it raises :class:`ClaimError`
-    (release first).
+    (release first).  ``bump_revision`` also bumps the host's revision in
+    the same UPDATE (what placement needs: one statement instead of three).
     """
     existing = session.get(Allocation, instance.uuid)
     if existing is not None:
@@ -78,6 +79,8 @@ def claim(session: Session, node_id: int, instance: Any,
     values = dict(vcpus_used=cn.vcpus_used + v, memory_mb_used=cn.memory_mb_used + m,
                   local_gb_used=cn.local_gb_used + d, running_vms=cn.running_vms + 1,
                   **changed(cn))
+    if bump_revision:
+        values["revision"] = cn.revision + 1
     # A host that advertises no ECUs / bandwidth is not limited by them (the
     # EcuFilter / BandwidthFilter, when enabled, keep such requests off it).
     if e:

@@ -105,13 +105,13 @@ def place(db: Database, spec: RequestSpec, host: HostState) -> Outcome:
             if spec.group_uuid:
                 _check_group(s, spec, host)
             inst = s.scalar(select(Instance).where(Instance.uuid == spec.instance_uuid))
-            if not claims.claim(s, host.node_id, inst,
+            # the claim bumps the host's revision too: its agent sees the instance
+            if not claims.claim(s, host.node_id, inst, bump_revision=True,
                                 bandwidth_limit_kbps=host.bandwidth_kbps_limit):
                 raise _Abort(Outcome.LOST_RACE)
             bind = optional_hook("stratus.network.ports", "bind_ports")
             if bind is not None:
                 bind(s, spec.instance_uuid, host.host)
-            bump_revision(s, host.host)
     except _Abort as abort:
         LOG.debug("placing %s on %s: %s", spec.instance_uuid, host.host, abort.outcome.value)
         return abort.outcome
