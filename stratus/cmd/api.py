@@ -59,6 +59,14 @@ def run(args) -> int:
     print(f"Stratus API: {workers} worker(s) at {conf.public_endpoint}", flush=True)
     from stratus.transfer.server import start_process as start_transfer
     start_transfer(conf, overrides_of(conf))   # daemon child: exits with this process
+    if conf.metadata.enabled:   # 169.254.169.254 for the host proxies (unix socket)
+        from stratus.db.base import Database
+        from stratus.metadata.server import MetadataServer
+        MetadataServer(conf, Database(conf.database_url, 2)).start()
+    # the object expiry reaper (idempotent: safe on every API host at once)
+    from stratus.db.base import Database as ExpirerDatabase
+    from stratus.objectstore.expirer import ExpirerController
+    ExpirerController(ExpirerDatabase(conf.database_url, 2), conf).start()
     if workers > 1:
         Multiprocess(config, sockets=[listen_socket(conf.api.bind_host,
                                                     conf.api.bind_port)]).run()

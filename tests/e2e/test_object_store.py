@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import socket
 import time
 from urllib.parse import urlparse
@@ -147,6 +148,10 @@ def test_statuses_and_metadata(demo):
     nolen.close()
     assert raw(demo, "PUT", "/st/m", {"X-Object-Meta-" + "k" * 200: "v"},
                content=b"").status_code == 400
+    # chunked transfer encoding (no Content-Length)
+    r = raw(demo, "PUT", "/st/chunked", content=iter([b"ab", b"cd"]))
+    assert r.status_code == 201 and r.headers["etag"] == hashlib.md5(b"abcd").hexdigest()
+    demo.delete_object("st", "chunked")
     # COPY and X-Copy-From
     r = raw(demo, "COPY", "/st/o", {"Destination": "st/o2"})
     assert r.status_code == 201 and r.headers["x-copied-from"] == "st/o"
@@ -226,6 +231,21 @@ def test_slo_segmented_upload_and_range(cloud, tmp_path):
     assert r.status_code == 400 and "Etag Mismatch" in r.text
     r = raw(conn, "DELETE", "/slo/big", params={"multipart-manifest": "delete"})
     assert r.status_code == 200 and "Number Deleted: 4" in r.text
+
+
+def test_dlo_segmented_upload(cloud, tmp_path):
+    opts = {"auth_version": "3", "os_auth_url": cloud.url, "os_username": "demo",
+            "os_password": cloud.demo_password, "os_project_name": "demo",
+            "os_user_domain_id": "default", "os_project_domain_id": "default"}
+    data = os.urandom(120_000)
+    src = tmp_path / "dlo.bin"
+    src.write_bytes(data)
+    with SwiftService(options=opts) as svc:
+        results = list(svc.upload("dlo-up", [SwiftUploadObject(str(src), object_name="f")],
+                                  options={"segment_size": 50_000, "use_slo": False}))
+    assert all(r["success"] for r in results), results
+    h, body = connect(cloud).get_object("dlo-up", "f")
+    assert body == data and h["x-object-manifest"].startswith("dlo-up_segments/")
 
 
 def test_dlo(demo):
@@ -336,3 +356,22 @@ def test_last_writer_wins(demo):
     assert reply.startswith(b"HTTP/1.1 20")
     assert demo.get_object("race", "o")[1] == b"late"
     assert demo.head_container("race")["x-container-bytes-used"] == "4"
+
+
+def test_server_killed_mid_upload(cloud, demo):
+    """SIGKILL the whole server while two uploads are half sent: after a
+    restart the new object does not exist and the old version is intact."""
+    demo.put_container("kill")
+    demo.put_object("kill", "keep", b"old version")
+    socks = [_partial_put(demo, f"/kill/{name}", 2_000_000, b"y" * 1_500_000)
+             for name in ("new", "keep")]
+    time.sleep(1.0)                              # the bodies are being staged
+    proc = cloud.server.proc
+    os.killpg(proc.pid, signal.SIGKILL)          # the server's own process group
+    proc.wait(10)
+    for s in socks:
+        s.close()
+    cloud.server.start()
+    assert raw(demo, "GET", "/kill/new").status_code == 404
+    assert demo.get_object("kill", "keep")[1] == b"old version"
+    assert demo.head_container("kill")["x-container-object-count"] == "1"

@@ -249,6 +249,27 @@ def ensure_shared_network(cloud, name, cidr=SHARED_CIDR):
         return None
 
 
+def ensure_role(cloud, name):
+    """Make sure the role ``name`` exists (created by the admin when missing):
+    Tempest gives its object-storage reseller user ``ResellerAdmin``, as
+    DevStack's Swift setup creates it.  Returns True when the role exists."""
+    import httpx
+    try:
+        with httpx.Client(timeout=30, trust_env=False) as http:
+            token, _ = _admin_session(http, cloud)
+            base = v3_uri((cloud.get('auth') or {})['auth_url'])
+            hdr = {'X-Auth-Token': token}
+            r = http.get(base + '/roles', params={'name': name}, headers=hdr)
+            r.raise_for_status()
+            if not r.json()['roles']:
+                http.post(base + '/roles', headers=hdr,
+                          json={'role': {'name': name}}).raise_for_status()
+            return True
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        sys.stderr.write('gen_conf.py: cannot make role %r: %s\n' % (name, exc))
+        return False
+
+
 def build_conf(cloud, features, log_dir=None, log_file='tempest.log',
                lock_path=None, shared_network=None):
     auth = cloud.get('auth') or {}
@@ -389,9 +410,14 @@ def main(argv=None):
                    help='make sure the cloud has a shared network NAME with a '
                         'subnet (created when missing) and give it to '
                         'Tempest as [compute] fixed_network_name')
+    p.add_argument('--reseller-role', default=None, metavar='NAME',
+                   help='make sure the role NAME exists (created when missing) '
+                        'for Tempest\'s object-storage reseller user')
     args = p.parse_args(argv)
 
     cloud = load_cloud(args.clouds_yaml, args.cloud)
+    if args.reseller_role:
+        ensure_role(cloud, args.reseller_role)
     log_dir = args.log_dir
     if log_dir is None and args.output != '-':
         log_dir = os.path.dirname(os.path.abspath(args.output))

@@ -21,7 +21,7 @@ import testtools
 
 IDENTITY_PREFIX = 'tempest.api.identity.'
 # Per-area summary lines, in this order.
-AREAS = ['identity', 'image', 'compute', 'network']
+AREAS = ['identity', 'image', 'compute', 'network', 'object_storage']
 _ATTR_RE = re.compile(r'\[.*\]$')
 # "setUpClass (tempest.api.identity.x.y.Class)"
 _FIXTURE_RE = re.compile(r'^(setUpClass|tearDownClass|setUpModule|'

@@ -204,6 +204,7 @@ fi
 "$PY" "$HERE/gen_conf.py" "$clouds" "$cloud" -o "$WS/etc/tempest.conf" \
     --log-dir "$WS/logs" --lock-path "$WS/tempest_lock" \
     ${tmp_state:+--shared-network tempest-shared} \
+    ${tmp_state:+--reseller-role ResellerAdmin} \
     ${features:+--features "$features"} || die "gen_conf.py failed"
 rm -f "$WS/logs/tempest.log"
 

@@ -201,3 +201,23 @@ def test_delete_at_headers():
         with pytest.raises(errors.BadRequest) as exc:
             constraints.delete_at(headers, 100.5)
         assert words in exc.value.message
+
+
+def test_catalog_renders_project_id():
+    from stratus.identity.catalog import for_scope
+    swift = {"id": "s", "type": "object-store", "name": "swift", "endpoints": [
+        {"id": "e1", "interface": "public", "region": "R", "region_id": "R",
+         "url": "http://h/object-store/v1/AUTH_%(project_id)s"},
+        {"id": "e2", "interface": "admin", "region": "R", "region_id": "R",
+         "url": "http://h/v1/AUTH_$(tenant_id)s"}]}
+    plain = {"id": "k", "type": "identity", "name": "keystone", "endpoints": [
+        {"id": "e3", "interface": "public", "region": "R", "region_id": "R",
+         "url": "http://h/identity"}]}
+    catalog = [plain, swift]
+    scoped = for_scope(catalog, "p1")
+    assert [e["url"] for e in scoped[1]["endpoints"]] == [
+        "http://h/object-store/v1/AUTH_p1", "http://h/v1/AUTH_p1"]
+    assert scoped[0] == plain
+    assert "%(project_id)s" in catalog[1]["endpoints"][0]["url"]   # the shared copy is intact
+    assert for_scope(catalog, None)[1]["endpoints"] == []         # no project: left out
+    assert for_scope([plain], "p1") is not None and for_scope([plain], "p1")[0] is plain

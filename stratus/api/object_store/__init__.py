@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
-from stratus.api.object_store import accounts, containers, info, objects
+from stratus.api.object_store import accounts, containers, copying, info, objects
 from stratus.api.object_store.common import SwiftRequest, blocking, error_response
 from stratus.common import errors
 
@@ -38,7 +38,7 @@ HANDLERS = {
     ("object", "PUT"): (objects.put, True),
     ("object", "POST"): (objects.post, False),
     ("object", "DELETE"): (objects.delete, False),
-    ("object", "COPY"): (objects.copy_method, True),
+    ("object", "COPY"): (copying.copy_method, True),
 }
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import math
-import time
 import uuid
 from urllib.parse import unquote
 
