@@ -42,5 +42,9 @@ bench-transfer: install-test
 bench-scheduler: install-test
 	.venv/bin/python bench/scheduler/run.py --naive
 
+.PHONY: bench-network
+bench-network: install-test
+	.venv/bin/python bench/network/run.py
+
 clean:
 	rm -rf .venv $(STATE_DIR) tests/tempest/work

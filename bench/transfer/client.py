@@ -10,6 +10,7 @@ checks the stored object (HEAD: length, and ETag = MD5 for single objects)
 and prints one JSON object: {"ok": true, "seconds": t, "bytes": n, ...} or
 {"ok": false, "skipped": reason} / {"ok": false, "error": ...}.
 
+``tcp_cc`` (optional) is the congestion control of every TCP connection.
 ``seconds`` times only the upload itself (the object PUT, the segmented
 upload, or the whole ``stratus transfer put`` command, which also includes
 that process's start and its own authentication: a conservative figure).
@@ -21,12 +22,30 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
 from urllib.parse import quote, urlsplit
 
 BLOCK = 1 << 20
+TCP_CONGESTION = getattr(socket, "TCP_CONGESTION", 13)
+
+
+def use_congestion_control(name: str) -> None:
+    """Make every TCP socket this process connects use ``name`` (set before
+    connect, whatever library opens it): the namespaces' default is the
+    host's, and a namespace may not change its default to CUBIC."""
+    base = socket.socket
+
+    class _Socket(base):
+        def connect(self, address):
+            if self.type == socket.SOCK_STREAM and self.family in (socket.AF_INET,
+                                                                   socket.AF_INET6):
+                self.setsockopt(socket.IPPROTO_TCP, TCP_CONGESTION, name.encode())
+            return super().connect(address)
+
+    socket.socket = _Socket
 
 
 class Skip(Exception):
@@ -178,6 +197,8 @@ METHODS = {"http": run_http, "swiftclient": run_swiftclient,
 
 def main() -> int:
     job = json.loads(sys.argv[1])
+    if job.get("tcp_cc"):
+        use_congestion_control(job["tcp_cc"])
     try:
         out = {"ok": True, "bytes": job["size"], **METHODS[job["method"]](job)}
     except Skip as exc:

@@ -71,11 +71,12 @@ def planned_bytes(method: str, rate: float, rtt: float, loss: float, mtu: int,
 
 def resized(result: dict, size: int, seconds: float, max_mb: int) -> int | None:
     """A bigger size when an upload took under half the target time (the
-    estimate was too low, e.g. TCP still in slow start), else None."""
+    estimate was too low), else None.  At most 4x per step: a short TCP
+    upload is mostly slow start, faster than the steady state that follows."""
     if not result.get("ok") or result["seconds"] >= seconds / 2 or size >= max_mb * MB:
         return None
     rate = size / result["seconds"]
-    return max(MB, min(int(rate * seconds), max_mb * MB)) // MB * MB
+    return max(MB, min(int(rate * seconds), 4 * size, max_mb * MB)) // MB * MB
 
 
 class Files:
@@ -119,6 +120,9 @@ def main(argv=None) -> int:
     p.add_argument("--mtu", type=int, default=1500)
     p.add_argument("--big-mtu", type=int, default=9000, help="MTU at >= 1000 Mbit/s")
     p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--tcp-cc", default="cubic",
+                   help="TCP congestion control of the clients' sockets (default: %(default)s, "
+                        "Linux's default; this host's default is bbr)")
     a = p.parse_args(argv)
     if os.geteuid() != 0:
         print("bench/transfer needs root (network namespaces)", file=sys.stderr)
@@ -134,7 +138,8 @@ def main(argv=None) -> int:
                 t0 = time.monotonic()
                 cloud.start()
                 print(f"cloud up in the server namespace in {time.monotonic() - t0:.1f}s "
-                      f"({cloud.public}); clients in the client namespace\n", flush=True)
+                      f"({cloud.public}); clients in the client namespace; "
+                      f"TCP congestion control {a.tcp_cc}\n", flush=True)
                 for rate, rtt, loss in scenarios:
                     mtu = a.big_mtu if rate >= 1000 else a.mtu
                     link.reconfigure(rate_mbps=rate, rtt_ms=rtt, loss=loss, mtu=mtu)
@@ -155,6 +160,7 @@ def main(argv=None) -> int:
                                    "object": f"{name.replace('/', '_')}-{method}",
                                    "file": path, "size": size, "md5": md5,
                                    "clouds_yaml": cloud.clouds_yaml, "stratus": cloud.stratus,
+                                   "tcp_cc": a.tcp_cc,
                                    "timeout": a.seconds * 20 + 120}
                             r = run_method(link, cloud, job, a.seconds * 20 + 180)
                             raw[method] = r
@@ -176,6 +182,7 @@ def main(argv=None) -> int:
                                 "goodput_mbps": None, "ratio_vs_tcp": None,
                                 "link_share": None}) + f" status={status}")
                     results.append({"scenario": name, "rate_mbps": rate, "rtt_ms": rtt,
+                                    "tcp_cc": a.tcp_cc,
                                     "loss": loss, "mtu": mtu, "ping": pg, "raw": raw,
                                     "figures": figs})
                     link.reconfigure()               # collect this scenario's link counters
@@ -186,9 +193,8 @@ def main(argv=None) -> int:
                 cloud.remove()
     finally:
         files.remove()
-    print("TCP methods and the accelerated one use files sized for ~%gs each; "
-          "scenarios >= 1000 Mbit/s use MTU %d on both ends (same for TCP)." % (a.seconds,
-                                                                               a.big_mtu))
+    print(f"Files sized for ~{a.seconds:g}s per upload; TCP congestion control {a.tcp_cc}; "
+          f"scenarios >= 1000 Mbit/s use MTU {a.big_mtu} on both ends (same for TCP).")
     for line in summary:
         print(line)
     os.makedirs(os.path.join(REPO, "bench", "results"), exist_ok=True)

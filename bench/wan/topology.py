@@ -11,6 +11,9 @@ forwarder of emulator.py running in its own process.  Each direction is its
 own emulated link with the same rate, one-way delay rtt/2, loss and
 reordering.  Both namespaces allow TCP socket buffers up to 64 MiB (a tuned
 host: the default 4-6 MiB cap would window-limit TCP below 1 Gbit/s x 100 ms).
+Their default TCP congestion control is the host's (BBR on this machine; a
+namespace may only pick one of tcp_allowed_congestion_control, so callers
+wanting CUBIC set it per socket with TCP_CONGESTION).
 
 Leaving the block — normally, by an exception or by KeyboardInterrupt —
 stops the forwarder (its devices vanish with it), kills every process still

@@ -51,8 +51,10 @@ def test_random_loss_and_reordering():
     lost = n - r["received"]
     sigma = math.sqrt(n * p * (1 - p))
     assert abs(lost - n * p) < 6 * sigma, (lost, n)
-    # reordering is applied to the packets that survive the loss
-    assert 0.10 * r["received"] < r["reordered"] < 0.30 * r["received"]
+    # reordering is applied to the packets that survive the loss (20 %); a held
+    # packet counts only if a later one overtakes it within 5 ms, which a
+    # stalled sender (VM preemption) can miss: hence the wide lower bound
+    assert 0.05 * r["received"] < r["reordered"] < 0.30 * r["received"]
     assert link.stats["a_to_b"]["dropped_loss"] == lost
 
 
