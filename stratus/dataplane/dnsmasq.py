@@ -48,12 +48,17 @@ def hosts_file(subnet: dict, ports: list[dict]) -> str:
     return "".join(lines)
 
 
-def opts_file(subnet: dict, mtu: int | None) -> str:
+def opts_file(subnet: dict, mtu: int | None, metadata_nexthop: str | None = None) -> str:
+    """``metadata_nexthop``: the DHCP port's address, where 169.254.169.254/32
+    is routed (the metadata proxy listens in this namespace, as Neutron's
+    isolated metadata does)."""
     tag = "tag:subnet0,"
     lines = []
     if subnet.get("dns_nameservers"):
         lines.append(tag + "option:dns-server," + ",".join(subnet["dns_nameservers"]))
     routes = [(r["destination"], r["nexthop"]) for r in subnet.get("host_routes") or []]
+    if metadata_nexthop and not any(d == "169.254.169.254/32" for d, _ in routes):
+        routes.append(("169.254.169.254/32", metadata_nexthop))
     if subnet.get("gateway_ip"):
         lines.append(tag + "option:router," + subnet["gateway_ip"])
         if routes:  # RFC 3442: clients ignore option 3 when 121 is present
@@ -144,7 +149,8 @@ def ensure(host_ns: str, network: dict, subnet: dict, dhcp_port: dict, ports: li
     files = {k: os.path.join(d, k) for k in ("host", "opts", "pid", "args")}
     served = [p for p in ports if p["id"] != dhcp_port["id"]]
     changed = _write_if_changed(files["host"], hosts_file(subnet, served))
-    changed |= _write_if_changed(files["opts"], opts_file(subnet, network.get("mtu")))
+    changed |= _write_if_changed(files["opts"], opts_file(
+        subnet, network.get("mtu"), next((f["ip_address"] for f in dhcp_port["fixed_ips"]), None)))
     cmd = argv(ns, dev, subnet, files, lease_seconds)
     args_changed = _write_if_changed(files["args"], "\n".join(cmd) + "\n")
     pid = running_pid(state_dir, network["id"])

@@ -135,7 +135,10 @@ def test_what_must_hold(qemu_cloud, tmp_path):
     net = c.openstack("network", "show", "private", cloud="stratus-demo")
     dhcp_ns = f"qdhcp-{net['id'][:8]}-{HOST}"
     # The port is in the project's default security group, which admits only
-    # its members: open ICMP as one does on DevStack (applied within seconds).
+    # its members (the DHCP port is none): open ICMP as one does on DevStack
+    # (the host applies it within seconds).
+    assert subprocess.run(["ip", "netns", "exec", dhcp_ns, "ping", "-c", "1", "-W", "2",
+                           fixed_ip], capture_output=True).returncode != 0
     c.openstack("security", "group", "rule", "create", "--protocol", "icmp", "default",
                 cloud="stratus-demo")
     wait_for(lambda: subprocess.run(["ip", "netns", "exec", dhcp_ns, "ping", "-c", "1", "-W",
