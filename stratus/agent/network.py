@@ -20,7 +20,8 @@ def host_namespace(host: str) -> str:
 class HostNetwork:
     def __init__(self, host: str, state_dir: str, enabled: bool = True,
                  lease_seconds: int = 86400, external_namespace: bool = True,
-                 vxlan_port: int = 4789, arp_responder: bool = True):
+                 vxlan_port: int = 4789, arp_responder: bool = True,
+                 metadata_socket: str | None = None):
         self.external_namespace = external_namespace   # [network] external_namespace
         self.vxlan_port, self.arp_responder = vxlan_port, arp_responder   # [vxlan]
         self.host = host
@@ -28,12 +29,20 @@ class HostNetwork:
         self.namespace = host_namespace(host)
         self.state_dir = state_dir
         self.enabled = enabled
+        self.metadata_proxy = None    # 169.254.169.254 in each DHCP namespace
+        if metadata_socket and enabled:
+            from stratus.metadata.proxy import MetadataProxy
+            self.metadata_proxy = MetadataProxy(self.namespace, metadata_socket)
 
     def sync(self, network_state: dict) -> None:
         if not self.enabled:
             return
         from stratus.dataplane.sync import sync_host
-        sync_host(self.namespace, network_state, self.state_dir,
-                  lease_seconds=self.lease_seconds,
-                  external_namespace=self.external_namespace,
-                  vxlan_port=self.vxlan_port, arp_responder=self.arp_responder)
+        try:
+            sync_host(self.namespace, network_state, self.state_dir,
+                      lease_seconds=self.lease_seconds,
+                      external_namespace=self.external_namespace,
+                      vxlan_port=self.vxlan_port, arp_responder=self.arp_responder)
+        finally:   # the DHCP namespaces that exist get their metadata listener
+            if self.metadata_proxy is not None:
+                self.metadata_proxy.sync(network_state)

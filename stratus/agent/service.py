@@ -93,7 +93,8 @@ class Agent:
                                 lease_seconds=conf.network.dhcp_lease_duration,
                                 external_namespace=conf.network.external_namespace,
                                 vxlan_port=conf.vxlan.udp_dstport,
-                                arp_responder=conf.vxlan.arp_responder),
+                                arp_responder=conf.vxlan.arp_responder,
+                                metadata_socket=_metadata_socket(conf)),
             seqs=SeqStore(os.path.join(state_dir, "action_seq.json")),
             running_deleted_instance_action=conf.compute.running_deleted_instance_action,
             resume_guests_state_on_host_boot=conf.compute.resume_guests_state_on_host_boot,
@@ -186,6 +187,14 @@ class Agent:
             self._seen, self._revision = None, None
             return 0.1
         return c.agent_poll_interval
+
+
+def _metadata_socket(conf) -> str | None:
+    """The metadata service's unix socket the host proxies forward to."""
+    if not conf.metadata.enabled:
+        return None
+    from stratus.metadata.server import socket_path
+    return socket_path(conf)
 
 
 def _host_ip() -> str | None:

@@ -40,6 +40,9 @@ def start_background(conf, runtime, agent: bool = True) -> list:
     from stratus.controllers.scheduling import SchedulingController
     from stratus.objectstore.expirer import ExpirerController
     roles: list = [SchedulingController(runtime.db, conf), ExpirerController(runtime.db, conf)]
+    if conf.metadata.enabled:   # 169.254.169.254, for the host proxies only (unix socket)
+        from stratus.metadata.server import MetadataServer
+        roles.append(MetadataServer(conf, runtime.db))
     if agent:
         from stratus.agent.service import Agent
         from stratus.cmd.agent import loopback_endpoint

@@ -157,8 +157,9 @@ OPTIONS: dict[str, list[Opt]] = {
             "(or knows as deleted): noop, log, shutdown or reap."),
         Opt("running_deleted_instance_poll_interval", "int", 1800,
             "Seconds between checks for running deleted instances."),
-        Opt("force_config_drive", "bool", True,
-            "Give every instance a config drive (metadata, keys, user data)."),
+        Opt("force_config_drive", "bool", False,
+            "Give every instance a config drive (metadata, keys, user data); without it "
+            "guests read the metadata service at 169.254.169.254 ([metadata])."),
         Opt("default_availability_zone", "str", "nova",
             "Availability zone of hosts that are in no aggregate with one."),
         Opt("default_schedule_zone", "str", "",
@@ -363,6 +364,16 @@ OPTIONS: dict[str, list[Opt]] = {
         Opt("external_namespace", "bool", True,
             "Host agents stand in for the external world: a namespace `sext-<host>` "
             "holding each external subnet's gateway IP, wired to the external bridge."),
+    ],
+    "metadata": [
+        Opt("enabled", "bool", True,
+            "Serve the metadata service (169.254.169.254) to instances: the API process "
+            "listens on a unix socket and host agents proxy each DHCP namespace to it."),
+        Opt("socket_path", "str", "",
+            "Unix socket of the metadata service (default <state_path>/metadata.sock)."),
+        Opt("metadata_proxy_shared_secret", "str", "",
+            "Shared secret of signed requests (X-Instance-ID-Signature, HMAC-SHA256), as "
+            "Nova and Neutron use it; empty: signed requests are refused."),
     ],
     "object_store": [
         Opt("store_path", "str", "",

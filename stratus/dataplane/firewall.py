@@ -86,10 +86,9 @@ def _collapse(addresses) -> list[str]:
     """Sorted, non-overlapping elements (overlapping interval elements are
     refused by the kernel)."""
     out = []
+    parsed = [ipaddress.ip_network(a, strict=False) for a in addresses]
     for version in (4, 6):
-        nets = [ipaddress.ip_network(a, strict=False) for a in addresses]
-        nets = [n for n in nets if n.version == version]
-        for n in ipaddress.collapse_addresses(nets):
+        for n in ipaddress.collapse_addresses(p for p in parsed if p.version == version):
             out.append(str(n.network_address) if n.prefixlen == n.max_prefixlen else str(n))
     return out
 
@@ -251,6 +250,7 @@ def compile_ruleset(state: dict) -> Ruleset:
                        [(f"0x{idx[p['id']] << 16:08x}", f"ingress-{p['id']}") for p in ports])
         i["sg-forward"] += [out_map, in_map]
         i["sg-input"].append(out_map)
+    remote: set[tuple[str, int]] = set()
     for p in ports:
         pfw = fw["ports"][p["id"]]
         used = [groups[g] for g in pfw.get("security_groups", []) if g in groups]
@@ -259,14 +259,12 @@ def compile_ruleset(state: dict) -> Ruleset:
         b[f"to-{p['id']}"] = [f"meta mark set meta mark | 0x{idx[p['id']] << 16:08x}"]
         i[f"egress-{p['id']}"] = egress(pfw, groups, stateful)
         i[f"ingress-{p['id']}"] = ingress(pfw, groups, stateful)
-        for g in used:
-            for rule in g["rules"]:
-                rg = rule.get("remote_group_id")
-                if rg:
-                    v = 6 if rule["ethertype"] == "IPv6" else 4
-                    addrs = (members.get(rg) or {}).get(f"IPv{v}", [])
-                    rs.sets["inet"][group_set(rg, v)] = (
-                        "ipv6_addr" if v == 6 else "ipv4_addr", _collapse(addrs))
+        remote |= {(r["remote_group_id"], 6 if r["ethertype"] == "IPv6" else 4)
+                   for g in used for r in g["rules"] if r.get("remote_group_id")}
+    for rg, v in sorted(remote):    # once per set, however many ports use it
+        addrs = (members.get(rg) or {}).get(f"IPv{v}", [])
+        rs.sets["inet"][group_set(rg, v)] = ("ipv6_addr" if v == 6 else "ipv4_addr",
+                                             _collapse(addrs))
     return rs
 
 

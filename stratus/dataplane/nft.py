@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 
 from stratus.dataplane import firewall
@@ -35,21 +36,19 @@ def nft(ns: str, *args: str, script: str | None = None) -> str:
 
 def observe(ns: str) -> tuple[dict, dict, str]:
     """({family: chain names}, {family: set names}, kernel listing) of the
-    ``stratus-sg`` tables in ``ns`` (empty when absent)."""
+    ``stratus-sg`` tables in ``ns`` (empty when absent): one ``nft list
+    table`` per family, names read from the listing's declarations."""
     chains: dict = {f: set() for f in firewall.FAMILIES}
     sets: dict = {f: set() for f in firewall.FAMILIES}
     listing = []
     for fam in firewall.FAMILIES:
         try:
-            doc = json.loads(nft(ns, "-j", "list", "table", fam, firewall.TABLE))
+            text = nft(ns, "list", "table", fam, firewall.TABLE)
         except CommandError:
             continue          # no such table yet
-        for item in doc.get("nftables", []):
-            if "chain" in item:
-                chains[fam].add(item["chain"]["name"])
-            elif "set" in item:
-                sets[fam].add(item["set"]["name"])
-        listing.append(nft(ns, "list", "table", fam, firewall.TABLE))
+        chains[fam] = set(re.findall(r"^\tchain (\S+) \{", text, re.M))
+        sets[fam] = set(re.findall(r"^\tset (\S+) \{", text, re.M))
+        listing.append(text)
     return chains, sets, "".join(listing)
 
 
@@ -83,11 +82,12 @@ def sync(ns: str, state: dict, state_dir: str) -> bool:
     chains, sets, listing = observe(ns)
     if desired.empty and not any(chains.values()):
         return False                      # nothing to filter, nothing to remove
+    if not desired.empty:
+        ensure_bridge_netfilter(ns)       # cheap and idempotent: also repairs a reset
     digest = desired.digest()
     last = _load(state_dir)
     if last.get("digest") == digest and last.get("listing") == listing and listing:
         return False
-    ensure_bridge_netfilter(ns)
     nft(ns, "-f", "-", script=firewall.transaction(desired, chains, sets))
     _save(state_dir, digest, observe(ns)[2])
     return True

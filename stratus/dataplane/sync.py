@@ -83,6 +83,12 @@ def sync_host(host_ns: str, state: dict, state_dir: str,
     except Exception as exc:  # noqa: BLE001 - reported below, retried next sync
         LOG.warning("security group sync failed: %s", exc)
         failures.append((Action("sync_firewall", host_ns), exc))
+    try:   # after the taps exist: tc shaping of VM taps (QoS, stratus/dataplane/qos.py)
+        from stratus.dataplane import qos
+        qos.sync(host_ns, state)
+    except Exception as exc:  # noqa: BLE001 - reported below, retried next sync
+        LOG.warning("QoS sync failed: %s", exc)
+        failures.append((Action("sync_qos", host_ns), exc))
     if failures:
         raise SyncError(failures)
     return actions

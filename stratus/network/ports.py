@@ -216,6 +216,8 @@ def host_network_state(session, host: str) -> dict:
     from stratus.network.routers import ROUTER_OWNERS
     ports = [p for p in ports if p.device_owner not in ROUTER_OWNERS]
     from stratus.network.sg_state import firewall_state
+    from stratus.network import qos   # per port: effective QoS rules, flavor vif quotas
+    qos_rules, vif_quota = qos.effective_rules(session, ports), qos.vif_quotas(session, ports)
     return {
         "firewall": firewall_state(session, ports),   # stratus/dataplane/firewall.py
         "routers": host_routers(session, host),
@@ -227,6 +229,7 @@ def host_network_state(session, host: str) -> dict:
         "ports": [{"id": p.id, "network_id": p.network_id, "mac_address": p.mac_address,
                    "device_id": p.device_id, "device_owner": p.device_owner,
                    "admin_state_up": p.admin_state_up, "tap": views.tap_name(p.id),
+                   "qos_rules": qos_rules[p.id], "vif_quota": vif_quota.get(p.device_id, {}),
                    "fixed_ips": sorted(({"subnet_id": a.subnet_id, "ip_address": a.ip_address}
                                         for a in allocs[p.id]),
                                        key=lambda f: (f["subnet_id"], f["ip_address"]))}

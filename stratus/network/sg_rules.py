@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 
 from stratus.network import sg_exceptions as sgx
+from stratus.network.ipam import InvalidInput
 
 PROTOCOLS = {"ah": 51, "dccp": 33, "egp": 8, "esp": 50, "gre": 47, "hopopt": 0, "icmp": 1,
              "igmp": 2, "ipip": 4, "ipv6-encap": 41, "ipv6-frag": 44, "ipv6-icmp": 58,
@@ -48,18 +49,15 @@ def _protocol(value) -> str | None:
 
 
 def _port(value, name: str):
+    """Upstream's convert_validate_port_value: None or an integer 0-65535."""
     if value is None:
         return None
-    if isinstance(value, bool):
-        raise sgx.SecurityGroupInvalidPortValue(value)
     try:
         number = int(value)
+        if isinstance(value, bool) or not 0 <= number <= 65535:
+            raise ValueError
     except (TypeError, ValueError):
-        raise sgx.errors.BadRequest(f"Invalid input for {name}. Reason: '{value}' is not "
-                                    "a valid port number.") from None
-    if not 0 <= number <= 65535:
-        raise sgx.errors.BadRequest(f"Invalid input for {name}. Reason: {value} is out of "
-                                    "range (0 to 65535).")
+        raise InvalidInput(f"Invalid value for port {value}.") from None
     return number
 
 

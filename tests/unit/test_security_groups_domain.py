@@ -185,3 +185,10 @@ def test_compute_create_port_takes_group_names(s, net):
     with pytest.raises(sgx.SecurityGroupNotFound):
         ports.create_port(s, network_id=net.id, project_id="p1", device_id="vm3",
                           device_owner="compute:nova", security_groups=["nope"])
+
+
+@pytest.mark.parametrize("lo, hi", [(-16, 80), (80, 65536), ("x", 1), (True, 2)])
+def test_invalid_port_values(lo, hi):
+    with pytest.raises(sgx.errors.BadRequest, match="Invalid value for port"):
+        sg_rules.normalise({"direction": "ingress", "protocol": "tcp",
+                            "port_range_min": lo, "port_range_max": hi})

@@ -6,6 +6,7 @@ from starlette.applications import Starlette
 from stratus.api import errors as api_errors
 from stratus.api.network import extensions, networks, ports, quotas, subnets, versions
 from stratus.api.network import floating_ips, routers
+from stratus.api.network import qos
 from stratus.api.network import security_group_rules, security_groups
 from stratus.api.network.policies import NETWORK_POLICY_DEFAULTS
 from stratus.api.routing import http_exception_handler
@@ -14,7 +15,9 @@ SERVICE = api_errors.NETWORK
 MODULES = [versions, extensions, networks, subnets, ports, quotas]
 MODULES += [routers, floating_ips]
 MODULES += [security_groups, security_group_rules]
+MODULES += [qos]
 POLICY_DEFAULTS = {**NETWORK_POLICY_DEFAULTS, **routers.L3_POLICY_DEFAULTS}
+POLICY_DEFAULTS.update(qos.QOS_POLICY_DEFAULTS)
 
 
 def build(runtime) -> Starlette:

@@ -50,6 +50,16 @@ EXTENSIONS += [  # security groups (stratus/api/network/security_groups.py)
      "Indicates if the security group is stateful or not"),
 ]
 
+EXTENSIONS += [  # QoS (stratus/api/network/qos.py)
+    ("qos", "Quality of Service", "The Quality of Service extension."),
+    ("qos-bw-limit-direction", "Direction for QoS bandwidth limit rule",
+     "Allow to configure QoS bandwidth limit rule with specific direction: ingress or "
+     "egress"),
+    ("qos-default", "QoS default policy", "Expose the QoS default policy per project"),
+    ("qos-rule-type-details", "Details of QoS rule types",
+     "Expose details about QoS rule types supported by loaded backend drivers"),
+]
+
 
 def _doc(alias, name, description):
     return {"alias": alias, "name": name, "description": description, "updated": UPDATED,

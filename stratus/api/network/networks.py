@@ -8,6 +8,7 @@ from stratus.api.network import quotas
 from stratus.api.routing import RouteTable
 from stratus.db.models import network as m
 from stratus.network import exceptions as exc
+from stratus.network import qos
 from stratus.network import networks as nets
 from stratus.network import port_security
 from stratus.network import views
@@ -29,6 +30,7 @@ ATTRS = {
     "port_security_enabled": A(None, "bool"),
     "availability_zone_hints": A(None, "list", put=False),
     "subnets": A(None, post=False, put=False),
+    "qos_policy_id": A(None, nullable=True),   # stratus/network/qos.py
 }
 
 
@@ -41,8 +43,9 @@ def subnet_ids(s, network_ids) -> dict[str, list[str]]:
 
 
 def render(req, s, net):
-    return views.network_dict(net, subnet_ids(s, [net.id])[net.id], req.ctx.is_admin,
-                              port_security.network_port_security(s, net.id))
+    return qos.decorate(s, "network", [views.network_dict(
+        net, subnet_ids(s, [net.id])[net.id], req.ctx.is_admin,
+        port_security.network_port_security(s, net.id))])[0]
 
 
 def visible(req, s, network_id) -> m.Network:
@@ -71,6 +74,10 @@ def create_network(req):
             segmentation_id=ref.get("provider:segmentation_id"))
         if not secure:
             port_security.set_network_port_security(s, net.id, False)
+        policy = ref["qos_policy_id"] if "qos_policy_id" in ref else \
+            qos.default_policy(s, project)    # qos-default
+        if policy:
+            qos.bind(s, "network", net.id, policy, req.ctx.project_id, req.ctx.is_admin)
         return 201, {"network": render(req, s, net)}
 
 
@@ -82,9 +89,10 @@ def list_networks(req):
 
         def render_all(rows):
             subs = subnet_ids(s, [n.id for n in rows])
-            return [views.network_dict(n, subs[n.id], req.ctx.is_admin,
-                                       port_security.network_port_security(s, n.id))
-                    for n in rows]
+            return qos.decorate(s, "network", [
+                views.network_dict(n, subs[n.id], req.ctx.is_admin,
+                                   port_security.network_port_security(s, n.id))
+                for n in rows])
         return c.listing(req, s, stmt, m.Network, "networks", ATTRS, render_all)
 
 
@@ -114,6 +122,9 @@ def update_network(req):
                 setattr(net, col, ref[key])
         if "port_security_enabled" in ref:
             port_security.set_network_port_security(s, net.id, ref["port_security_enabled"])
+        if "qos_policy_id" in ref:
+            qos.bind(s, "network", net.id, ref["qos_policy_id"], req.ctx.project_id,
+                     req.ctx.is_admin)
         net.revision_number += 1
         s.flush()
         return {"network": render(req, s, net)}

@@ -14,6 +14,7 @@ from stratus.common import errors
 from stratus.db.models import network as m
 from stratus.network import exceptions as exc
 from stratus.network import port_security
+from stratus.network import qos
 from stratus.network import ports as port_lib
 from stratus.network import sg_state
 from stratus.network import views
@@ -35,6 +36,7 @@ ATTRS = {
     "binding:vif_type": A("vif_type", post=False, put=False, hidden=True),
     "binding:vif_details": A(None, post=False, put=False, hidden=True),
     "revision_number": A("revision_number", "int", post=False, put=False),
+    "qos_policy_id": A(None, nullable=True),   # stratus/network/qos.py
 }
 
 
@@ -48,8 +50,9 @@ def visible_clause(req):
 
 def render_all(req, s, rows):
     allocs = port_lib.allocations(s, [p.id for p in rows])
-    return [views.port_dict(p, sorted(allocs[p.id], key=lambda a: (a.subnet_id, a.ip_address)),
-                            req.ctx.is_admin) for p in rows]
+    return qos.decorate(s, "port", [
+        views.port_dict(p, sorted(allocs[p.id], key=lambda a: (a.subnet_id, a.ip_address)),
+                        req.ctx.is_admin) for p in rows])
 
 
 def visible(req, s, port_id) -> m.Port:
@@ -126,6 +129,9 @@ def create_port(req):
         port_security.on_create(s, port, _security(ref), is_admin=req.ctx.is_admin,
                                 caller_project=req.ctx.project_id)
         sg_state.bump(s, port.security_groups, hosts=[port.host_id])
+        if ref.get("qos_policy_id"):
+            qos.bind(s, "port", port.id, ref["qos_policy_id"], req.ctx.project_id,
+                     req.ctx.is_admin)
         if port.host_id:
             port.vif_type, port.status = port_lib.VIF_TYPE, "ACTIVE"
             if port.device_owner != port_lib.DHCP_OWNER:
@@ -181,6 +187,9 @@ def update_port(req):
             port.status = "ACTIVE" if port.host_id else "DOWN"
         if "fixed_ips" in ref:
             port_lib.update_fixed_ips(s, port, ref["fixed_ips"])
+        if "qos_policy_id" in ref:
+            qos.bind(s, "port", port.id, ref["qos_policy_id"], req.ctx.project_id,
+                     req.ctx.is_admin)
         port.revision_number += 1
         try:
             s.flush()

@@ -6,3 +6,4 @@ from stratus.db.models import network  # noqa: F401
 from stratus.db.models import object_store  # noqa: F401
 from stratus.db.models import security_group  # noqa: F401
 from stratus.db.models import router  # noqa: F401
+from stratus.db.models import qos  # noqa: F401
