@@ -16,13 +16,17 @@ next one when none of that cell's hosts passes the filters.  The rule:
 With a single cell the decision is the pipeline's over all hosts, exactly
 as without cells (same filters, same fault text).  When no cell has a
 fitting host the "No valid host was found" fault covers every cell tried.
-Pure: no database, no clock.
+Pure: no database, no clock.  The ranking is vectorised over the host state
+cache's numpy columns when the host list carries them.
 """
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass
 from typing import Any, Sequence
+
+import numpy as np
 
 from stratus.scheduler.filters.availability_zone_filter import AvailabilityZoneFilter
 from stratus.scheduler.filters.compute_filter import ComputeFilter
@@ -33,6 +37,7 @@ from stratus.scheduler.host_state import HostState
 from stratus.scheduler.pipeline import FAULT_MESSAGE_MAX, NO_VALID_HOST, Pipeline, Result
 from stratus.scheduler.request import RequestSpec
 
+_CELL = operator.attrgetter("cell")
 CHEAP_CHECKS = (ComputeFilter(), AvailabilityZoneFilter(), CoreFilter(), RamFilter(),
                 DiskFilter())
 
@@ -45,7 +50,7 @@ def fits(host: HostState, spec: RequestSpec) -> bool:
 @dataclass(frozen=True)
 class CellRank:
     name: str
-    hosts: tuple[HostState, ...]
+    hosts: Sequence[HostState]
     fitting_hosts: int | None = None      # None: not measured (single cell)
     free_ram_mb: int | None = None        # free RAM of the fitting hosts
 
@@ -60,23 +65,52 @@ def _opt(conf: Any, name: str, default: Any) -> Any:
 def rank(hosts: Sequence[HostState], spec: RequestSpec, pinned: Sequence[str] = (),
          measure: bool = True) -> list[CellRank]:
     """The cells to try, in order (see the module docstring)."""
-    groups: dict[str, list[HostState]] = {}
-    for h in hosts:
-        groups.setdefault(h.cell, []).append(h)
-    if pinned:
-        names = list(dict.fromkeys(pinned))
-        return [_measure(n, groups.get(n, []), spec, measure) for n in names]
-    ranks = [_measure(n, g, spec, measure or len(groups) > 1) for n, g in groups.items()]
-    if len(ranks) > 1:
+    cell_of = list(map(_CELL, hosts))
+    found = list(dict.fromkeys(cell_of))
+    labels = np.array(cell_of, dtype=str) if cell_of else np.empty(0, dtype=str)
+    names = list(dict.fromkeys(pinned)) if pinned else found
+    measure = measure or (not pinned and len(found) > 1)
+    fit, free = _fit_and_free(hosts, spec) if measure else (None, None)
+    ranks = []
+    for name in names:
+        idx = np.flatnonzero(labels == name)
+        members = _take(hosts, idx.tolist())
+        if fit is None:
+            ranks.append(CellRank(name, members))
+            continue
+        ok = fit[idx]
+        ranks.append(CellRank(name, members, int(ok.sum()),
+                              int(np.clip(free[idx][ok], 0, None).sum())))
+    if not pinned and len(ranks) > 1:
         ranks.sort(key=lambda r: (-(r.fitting_hosts or 0), -(r.free_ram_mb or 0), r.name))
     return ranks
 
 
-def _measure(name: str, hosts: list[HostState], spec: RequestSpec, measure: bool) -> CellRank:
-    if not measure:
-        return CellRank(name, tuple(hosts))
-    ok = [h for h in hosts if fits(h, spec)]
-    return CellRank(name, tuple(hosts), len(ok), sum(max(0, h.free_ram_mb) for h in ok))
+def _take(hosts: Sequence[HostState], rows: list[int]) -> tuple[HostState, ...]:
+    if not rows:
+        return ()
+    got = operator.itemgetter(*rows)(hosts)
+    return got if len(rows) > 1 else (got,)
+
+
+def _fit_and_free(hosts: Sequence[HostState], spec: RequestSpec) -> tuple[Any, Any]:
+    """(:func:`fits` of every host, its free RAM) as numpy arrays: one vector
+    operation per check when the hosts carry numpy columns (the host state
+    cache's lists) and every check has a ``mask`` (filters/base.py), else
+    host by host."""
+    cols = getattr(hosts, "columns", None)
+    if cols is not None and getattr(cols, "n", -1) == len(hosts):
+        flags = np.ones(len(hosts), dtype=bool)
+        for f in CHEAP_CHECKS:
+            m = f.mask(cols, spec) if hasattr(f, "mask") else NotImplemented
+            if m is NotImplemented:
+                break
+            if m is not True:
+                flags &= m
+        else:
+            return flags, np.asarray(cols.free_ram_mb, dtype=np.int64)
+    return (np.fromiter((fits(h, spec) for h in hosts), bool, len(hosts)),
+            np.fromiter((h.free_ram_mb for h in hosts), np.int64, len(hosts)))
 
 
 @dataclass(frozen=True)
@@ -183,6 +217,12 @@ def decide(pipe: Pipeline, hosts: Sequence[HostState], spec: RequestSpec, conf: 
     if not _opt(conf, "cell_placement", True):
         return Decision(len(hosts), (), ((None, run(hosts, spec)),), cell_stage=False)
     pinned = list(_opt(conf, "cells", []) or [])
+    if not pinned and not explain and hosts:
+        present = set(map(_CELL, hosts))            # C speed: ~0.5 ms per 10,000 hosts
+        if len(present) == 1:                       # the usual case, kept cheap
+            first = hosts[0].cell
+            return Decision(len(hosts), (CellRank(first, hosts),),
+                            ((first, run(hosts, spec)),))
     ranks = rank(hosts, spec, pinned, measure=explain)
     if len(ranks) <= 1 and not pinned:         # one cell: exactly the pipeline over all
         name = ranks[0].name if ranks else None

@@ -373,3 +373,26 @@ def test_unschedulable_server_is_error_with_a_fault_and_deletes_at_once(cloud, d
     assert body["hostId"] == ""
     assert demo.delete(f"servers/{sid}").status_code == 204
     nova_error(demo.get(f"servers/{sid}"), 404)  # no host: deleted by the API at once
+
+
+def test_security_groups_requested_at_create_reach_the_port(cloud, demo, ids):
+    web = cloud.openstack("security group", "create", "web-sg", cloud="stratus-demo")
+    s = cloud.openstack("server", "create", "--image", "srv-img", "--flavor", "m1.tiny",
+                        "--network", "private", "--security-group", "web-sg",
+                        "--security-group", "default", "sg-vm", cloud="stratus-demo")
+    port = cloud.openstack("port", "list", "--device-id", s["id"], "--long",
+                           cloud="stratus-demo")[0]
+    groups = set(port["Security Groups"])
+    default = cloud.openstack("security group", "show", "default", cloud="stratus-demo")["id"]
+    assert groups == {web["id"], default}, port
+    shown = demo.get(f"servers/{s['id']}").json()["server"]
+    assert sorted(g["name"] for g in shown["security_groups"]) == ["default", "web-sg"]
+
+    before = len(demo.get("servers").json()["servers"])
+    r = demo.post("servers", json={"server": {
+        "name": "no-such-sg", "imageRef": ids["image"], "flavorRef": "1",
+        "networks": [{"uuid": ids["network"]}], "security_groups": [{"name": "nosuch"}]}})
+    nova_error(r, 400, "Security group nosuch not found")
+    assert len(demo.get("servers").json()["servers"]) == before     # nothing half-made
+    assert not [p for p in cloud.openstack("port", "list", cloud="stratus-demo")
+                if p["Name"] == "no-such-sg"]

@@ -161,6 +161,9 @@ def test_explain_an_existing_server(cloud, admin, member):
     assert doc["request"]["server"]["host"] in HOSTS
     assert doc["request"]["project_id"] != "" and doc["weights"]
     assert member.get(f"servers/{sid}/os-scheduler-explain").status_code == 403
+    cp = run_cli(cloud, "--server", "xp-vm")               # by name, any project
+    assert cp.returncode == 0, cp.stderr
+    assert "Request: flavor m1.tiny" in cp.stdout and "Would place on" in cp.stdout
     r = admin.get("servers/00000000-0000-0000-0000-000000000000/os-scheduler-explain")
     assert r.status_code == 404
 

@@ -177,3 +177,22 @@ def test_the_agent_reports_its_cell_when_it_registers():
     from stratus.agent.service import host_config
     assert host_config(Config())["cell"] == "cell1"
     assert host_config(Config(overrides={"compute": {"cell": "rack-7"}}))["cell"] == "rack-7"
+
+
+def test_ranking_over_numpy_columns_matches_the_per_host_checks():
+    columns = __import__("pytest").importorskip("stratus.scheduler.columns")
+    rng = random.Random(7)
+    hosts = [host(id=k, host=f"h{k}", cell=f"cell{rng.randrange(4)}",
+                  vcpus=rng.choice([2, 4, 8]), vcpus_used=rng.randrange(0, 6),
+                  memory_mb=rng.choice([2048, 4096, 8192]), memory_mb_used=rng.randrange(0, 6000),
+                  local_gb=rng.choice([20, 100]), local_gb_used=rng.randrange(0, 40),
+                  disabled=rng.random() < 0.1,
+                  aggregates=[("a", {"availability_zone": "az1"})] if k % 5 == 0 else ())
+             for k in range(300)]
+    for s in (spec(), spec(vcpus=2, memory_mb=2048, disk_gb=10),
+              spec(availability_zone="az1"), spec(memory_mb=10 ** 6)):
+        plain = cells.rank(hosts, s)
+        fast = cells.rank(columns.HostList.of(hosts), s)
+        assert [(r.name, r.fitting_hosts, r.free_ram_mb) for r in fast] == \
+            [(r.name, r.fitting_hosts, r.free_ram_mb) for r in plain]
+        assert sum(r.fitting_hosts for r in plain) == sum(cells.fits(h, s) for h in hosts)

@@ -23,6 +23,7 @@ from types import SimpleNamespace
 
 from stratus.api.compute import server_create
 from stratus.api.compute import server_lookups as lookups
+from stratus.api.compute import server_scheduling as scheduling
 from stratus.api.compute import server_schema as schema
 from stratus.api.compute.server_common import get_instance
 from stratus.api.routing import RouteTable
@@ -59,28 +60,20 @@ def parse(body) -> tuple[dict, dict, str | None]:
     return server, hints, project_id
 
 
-def _demands(extra_specs: dict, vcpus: int) -> None:
-    try:
-        sched_request.ecu_of(extra_specs, vcpus)
-        sched_request.bandwidth_kbps_of(extra_specs)
-    except sched_request.BadDemand as exc:
-        raise errors.BadRequest(str(exc)) from None
-
-
 def request_of(session, conf, ctx, body) -> tuple[sched_request.RequestSpec, dict]:
     """The scheduler's view of a would-be server, and its echo for the answer."""
     server, hints, project_id = parse(body)
     lo, hi = schema.counts(server)
     flavor = lookups.flavor(session, ctx, server["flavorRef"])
     image_id = schema.boot_image(server) if server.get("imageRef") else None
-    if image_id:
-        lookups.image(session, ctx, image_id, flavor)
+    img = lookups.image(session, ctx, image_id, flavor) if image_id else None
     zone, forced_host = lookups.availability_zone(session, conf, ctx,
                                                   server.get("availability_zone"))
     group = lookups.server_group(session, ctx, hints.get("group"))
     snapshot = lookups.flavor_snapshot(session, flavor)
-    _demands(snapshot["extra_specs"], flavor.vcpus)
-    raw = server_create._request_spec(server, hints, group, forced_host)
+    scheduling.check_flavor_demands(snapshot["extra_specs"])   # as server create: 400
+    raw = {**server_create._request_spec(server, hints, group, forced_host),
+           **(scheduling.image_request(session, img) if img is not None else {})}
     inst = SimpleNamespace(
         uuid=str(uuidlib.uuid4()), project_id=project_id or ctx.project_id,
         vcpus=flavor.vcpus, memory_mb=flavor.memory_mb, root_gb=flavor.root_gb,
@@ -98,7 +91,8 @@ def _request_view(spec: sched_request.RequestSpec, extra: dict) -> dict:
             "bandwidth_kbps": spec.bandwidth_kbps,
             "availability_zone": spec.availability_zone, "force_host": spec.force_host,
             "scheduler_hints": dict(spec.hints), "group": spec.group_uuid,
-            "tried_hosts": sorted(spec.tried_hosts)}
+            "tried_hosts": sorted(spec.tried_hosts),
+            "image_props": dict(getattr(spec, "image_props", {}) or {})}
 
 
 @routes.post("/v2.1/os-scheduler-explain")

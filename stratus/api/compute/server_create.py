@@ -26,12 +26,6 @@ def parse(body) -> tuple[dict, dict]:
         raise errors.ValidationError("Invalid input for field/attribute: additional "
                                      f"properties are not allowed ({', '.join(sorted(unknown))})")
     server = schema.validate(schema.body_of(body, "server"), schema.SERVER_CREATE, "server")
-    # Neutron here has no security groups yet (the networking issue): every
-    # project has only the implicit ``default`` group, as the port API says.
-    for group in server.get("security_groups") or []:
-        name = group.get("name", "default")
-        if name != "default":
-            raise errors.BadRequest(f"Security group {name} not found for project.")
     hints = body.get("OS-SCH-HNT:scheduler_hints", body.get("os:scheduler_hints")) or {}
     schema.validate(hints, schema.HINTS, "OS-SCH-HNT:scheduler_hints")
     if "query" in hints:  # JsonFilter's language: a bad query is the caller's error
@@ -141,6 +135,7 @@ def _plug(session, ctx, inst: cm.Instance, nets: list[dict], zone: str) -> None:
     from stratus.db.models import network as nm
     from stratus.network import ports
     owner = f"compute:{zone}"
+    groups = _group_ids(session, inst)
     for n in nets:
         if "port_id" in n:
             port = session.get(nm.Port, n["port_id"])
@@ -148,4 +143,28 @@ def _plug(session, ctx, inst: cm.Instance, nets: list[dict], zone: str) -> None:
             continue
         fixed = [{"ip_address": n["fixed_ip"]}] if n.get("fixed_ip") else None
         ports.create_port(session, network_id=n["network_id"], project_id=inst.project_id,
-                          device_id=inst.uuid, device_owner=owner, fixed_ips=fixed)
+                          device_id=inst.uuid, device_owner=owner, fixed_ips=fixed,
+                          security_groups=groups)
+
+
+def _group_ids(session, inst: cm.Instance) -> list[str]:
+    """Ids of the server's requested security groups (names or ids in its
+    project; ``default`` when none); an unknown one is a 400, as nova says."""
+    from stratus.network import port_security
+    from stratus.network.sg_exceptions import SecurityGroupNotFound
+    out: list[str] = []
+    for ref in dict.fromkeys((inst.request_spec or {}).get("security_groups") or ["default"]):
+        try:
+            out += port_security.group_ids(session, inst.project_id, [ref])
+        except SecurityGroupNotFound:
+            raise errors.BadRequest(f"Security group {ref} not found for project "
+                                    f"{inst.project_id}.") from None
+    out = list(dict.fromkeys(out))
+    # the server shows its groups by name, as nova does (clients send ids too)
+    from sqlalchemy import select
+    from stratus.db.models.security_group import SecurityGroup
+    names = dict(session.execute(select(SecurityGroup.id, SecurityGroup.name)
+                                 .where(SecurityGroup.id.in_(out))).all())
+    inst.request_spec = {**(inst.request_spec or {}),
+                         "security_groups": [names.get(i, i) for i in out]}
+    return out
