@@ -43,7 +43,7 @@ import pytest
 BIN = Path(sys.executable).parent            # the virtualenv's bin directory
 STRATUS = str(BIN / "stratus")
 OPENSTACK = str(BIN / "openstack")
-READY_TIMEOUT = 30.0
+READY_TIMEOUT = 60.0   # a loaded 2-core CI machine starts `stratus api --workers 2` slowly
 FAST_CONF = "[identity]\npassword_hash_rounds = 4\n"
 
 

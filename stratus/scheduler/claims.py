@@ -22,6 +22,9 @@ from stratus.scheduler import request
 from stratus.scheduler.request import disk_gb_of
 
 
+CLAIMED_VERSIONS = "stratus.claimed_versions"   # session.info key: node id -> sched_version
+
+
 class ClaimError(Exception):
     """The instance already holds a claim on another host."""
 
@@ -94,9 +97,13 @@ def claim(session: Session, node_id: int, instance: Any,
             checks.append(cn.bandwidth_kbps_used + b <= int(bandwidth_limit_kbps))
         values["bandwidth_kbps_used"] = cn.bandwidth_kbps_used + b
     stmt = (update(ComputeNode.__table__).where(*checks).values(**values)
-            .execution_options(synchronize_session=False))
-    if session.execute(stmt).rowcount != 1:
+            .returning(cn.sched_version).execution_options(synchronize_session=False))
+    version = session.execute(stmt).scalar()
+    if version is None:
         return False
+    # the row's change marker after this claim: host_cache applies the claim to
+    # its view only if it had the version just before (else it re-reads the row)
+    session.info.setdefault(CLAIMED_VERSIONS, {})[node_id] = version
     session.add(Allocation(instance_uuid=instance.uuid, compute_node_id=node_id,
                            vcpus=v, memory_mb=m, local_gb=d, ecu=e, bandwidth_kbps=b))
     session.flush()

@@ -132,6 +132,7 @@ class HostCache:
         self.counts: dict[str, int] = {}
         self.io_ops: dict[str, int] = {}
         self.unavailable: set[int] = set()         # node ids not up, or disabled/forced down
+        self.dirty: set[int] = set()               # node ids to re-read next refresh
         self.watermark: dt.datetime | None = None  # start of the previous changed-rows read
         self.last_full = self.last_counts = self.last_up = -1e18
         self.stats = collections.Counter()         # what refreshes did (bench, tests)
@@ -165,14 +166,22 @@ class HostCache:
             self._up_check(session, now)
             self.last_up = mono
 
-    def note_placed(self, node_id: int, spec: Any) -> None:
-        """This process placed ``spec`` on ``node_id`` (committed): apply the
-        claim as claims.claim did, so the row needs no re-read."""
+    def note_placed(self, node_id: int, spec: Any, version: int | None = None) -> None:
+        """This process placed ``spec`` on ``node_id`` (committed), leaving the
+        row at ``sched_version`` ``version``: apply the claim as claims.claim
+        did, so the row needs no re-read — but only if the view holds the
+        version just before it.  Holding ``version`` already (a refresh read
+        the row after the commit) means the claim is in the view; holding an
+        older one means others wrote the row too: re-read it next refresh."""
         with self.lock:
             i = self.index.get(node_id)
             if i is None:
                 return
             row = self.rows[i]
+            if version is not None and (row.sched_version or 0) != version - 1:
+                if (row.sched_version or 0) < version:
+                    self.dirty.add(node_id)
+                return
             row.vcpus_used = (row.vcpus_used or 0) + spec.vcpus
             row.memory_mb_used = (row.memory_mb_used or 0) + spec.memory_mb
             row.local_gb_used = (row.local_gb_used or 0) + spec.disk_gb
@@ -191,6 +200,7 @@ class HostCache:
     # -- refresh steps --
     def full(self, session: Session, now: dt.datetime, mono: float) -> None:
         self.watermark = utcnow()
+        self.dirty = set()
         rows = read_rows(session)
         self.aggs = read_aggregates(session)
         self.counts, self.io_ops = read_counts(session)
@@ -207,8 +217,10 @@ class HostCache:
         self.watermark = utcnow()
         marks = session.execute(select(CN.id, CN.sched_version)
                                 .where(CN.sched_changed_at >= cutoff)).all()
-        stale = [i for i, v in marks
-                 if i not in self.index or self.rows[self.index[i]].sched_version != v]
+        stale = {i for i, v in marks
+                 if i not in self.index or self.rows[self.index[i]].sched_version != v}
+        stale = sorted(stale | self.dirty)
+        self.dirty = set()
         self.stats["marked"] += len(marks)
         if stale:
             self.reread(session, stale, now)

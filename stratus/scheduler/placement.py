@@ -112,12 +112,13 @@ def place(db: Database, spec: RequestSpec, host: HostState) -> Outcome:
             bind = optional_hook("stratus.network.ports", "bind_ports")
             if bind is not None:
                 bind(s, spec.instance_uuid, host.host)
+            version = s.info.get(claims.CLAIMED_VERSIONS, {}).get(host.node_id)
     except _Abort as abort:
         LOG.debug("placing %s on %s: %s", spec.instance_uuid, host.host, abort.outcome.value)
         return abort.outcome
     cache = host_cache.existing(db.engine)
     if cache is not None:
-        cache.note_placed(host.node_id, spec)
+        cache.note_placed(host.node_id, spec, version)
     LOG.info("instance %s scheduled to host %s", spec.instance_uuid, host.host)
     return Outcome.PLACED
 

@@ -96,3 +96,19 @@ def test_admin_only(cloud, uniq):
                      headers={"X-Auth-Token": demo})
         assert_error(r, 403)
         assert_error(http.get("hosts/x/state", headers={"X-Auth-Token": demo}), 403)
+
+
+def test_hosts_registering_at_the_same_moment_all_get_their_own_service(cloud, agent_http,
+                                                                       uniq):
+    import concurrent.futures
+    names = [uniq("race") for _ in range(12)]
+
+    def register(host):
+        return agent_http.put(f"hosts/{host}", json={"host_info": INFO, "config": CONFIG})
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(register, names))
+    assert [r.status_code for r in answers] == [200] * 12, [r.text for r in answers]
+    ids = [r.json()["service_id"] for r in answers]
+    assert len(set(ids)) == 12
+    again = ok(register(names[0]))           # a heartbeat keeps the same record
+    assert again["service_id"] == ids[0]

@@ -169,6 +169,58 @@ def test_own_placement_is_applied_without_a_reread(db, conf):
     assert cache.stats["reread"] == 0 and by_name(hosts, "h0").vcpus_used == 2
 
 
+def _instance(db, uuid, memory_mb=2048):
+    with db.session() as s:
+        s.add(m.Instance(uuid=uuid, display_name="x", hostname="x", project_id="p",
+                         user_id="u", flavor={}, flavor_id="1", vcpus=1, memory_mb=memory_mb,
+                         root_gb=1, request_spec={}, task_state="scheduling"))
+    return RequestSpec(instance_uuid=uuid, project_id="p", vcpus=1, memory_mb=memory_mb,
+                       disk_gb=1, hints=MappingProxyType({}))
+
+
+def test_a_late_note_of_an_own_placement_is_never_counted_twice(db, conf, monkeypatch):
+    """place() commits; before its note_placed another thread refreshes (the
+    row is read with the claim in it); then another process claims on the
+    host too.  The view must end equal to the database, not over it."""
+    hosts = cached(db, conf)
+    cache = host_cache.existing(db.engine)
+    target = by_name(hosts, "h0")
+    spec = _instance(db, "late-1")
+    monkeypatch.setattr(host_cache, "existing", lambda engine: None)   # note withheld
+    assert placement.place(db, spec, target) is placement.Outcome.PLACED
+    monkeypatch.setattr(host_cache, "existing", lambda engine: cache)
+    with db.session() as s:
+        version = s.get(m.ComputeNode, target.node_id).sched_version
+    assert by_name(cached(db, conf), "h0").memory_mb_used == 2048     # refresh saw it
+    cache.note_placed(target.node_id, spec, version)                   # the late note
+    assert by_name(cache.hosts, "h0").memory_mb_used == 2048           # not 4096
+    other = _instance(db, "late-2", 1024)                              # another process
+    with db.session() as s:
+        inst = s.scalar(select(m.Instance).where(m.Instance.uuid == "late-2"))
+        assert claims.claim(s, target.node_id, inst)
+    assert by_name(assert_same(db, conf), "h0").memory_mb_used == 3072
+    assert other.memory_mb == 1024
+
+
+def test_a_note_behind_a_foreign_write_marks_the_row_for_a_reread(db, conf):
+    hosts = cached(db, conf)
+    cache = host_cache.existing(db.engine)
+    target = by_name(hosts, "h1")
+    _instance(db, "fw-1", 1024)
+    with db.session() as s:          # a foreign claim the view has not read yet
+        inst = s.scalar(select(m.Instance).where(m.Instance.uuid == "fw-1"))
+        assert claims.claim(s, target.node_id, inst)
+    spec = _instance(db, "fw-2", 2048)
+    with db.session() as s:
+        inst = s.scalar(select(m.Instance).where(m.Instance.uuid == "fw-2"))
+        assert claims.claim(s, target.node_id, inst)
+        version = s.info[claims.CLAIMED_VERSIONS][target.node_id]
+    cache.note_placed(target.node_id, spec, version)    # view is two versions behind
+    assert target.node_id in cache.dirty
+    assert by_name(assert_same(db, conf), "h1").memory_mb_used == 3072
+    assert not cache.dirty
+
+
 def test_stopped_heartbeat_goes_down_and_comes_back(db, conf):
     assert by_name(cached(db, conf), "h2").up
     old = host_cache.utcnow() - dt.timedelta(seconds=conf.compute.service_down_time + 5)

@@ -6,6 +6,7 @@ import ipaddress
 import uuid as uuidlib
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from stratus.api.agent import views
 from stratus.api.routing import RouteTable
@@ -71,6 +72,25 @@ def _endpoint_moved(session, host: str) -> None:
     notify.bump_hosts_of_networks(session, list(nets))
 
 
+def _ensure_node(db, host: str, attempts: int = 20) -> None:
+    """The host's compute node row, made on first registration in a short
+    transaction of its own: hosts registering at the same moment race for the
+    next ``service_id`` (and a host for its own row); the loser of a race
+    sees the unique constraint, looks again and takes the next id."""
+    for _ in range(attempts):
+        try:
+            with db.session() as s:
+                if s.scalar(select(m.ComputeNode.id).where(m.ComputeNode.host == host)):
+                    return
+                next_id = (s.scalar(select(func.max(m.ComputeNode.service_id))) or 0) + 1
+                s.add(m.ComputeNode(uuid=str(uuidlib.uuid4()), host=host, service_id=next_id))
+            return
+        except IntegrityError:
+            continue
+    raise errors.Conflict(f"Could not register host {host}: too many concurrent "
+                          f"registrations; retry.")
+
+
 @routes.put("/v1/hosts/{host}")
 def register(req):
     req.authorize("agent:host")
@@ -83,12 +103,9 @@ def register(req):
         raise errors.ValidationError("Invalid host name.")
     info, config = body.get("host_info") or {}, body.get("config") or {}
     advertised = {k: _count(config, k) for k in ADVERTISED}
+    _ensure_node(req.db, host)
     with req.db.session() as s:
-        node = s.scalars(select(m.ComputeNode).where(m.ComputeNode.host == host)).first()
-        if node is None:
-            next_id = (s.scalar(select(func.max(m.ComputeNode.service_id))) or 0) + 1
-            node = m.ComputeNode(uuid=str(uuidlib.uuid4()), host=host, service_id=next_id)
-            s.add(node)
+        node = s.scalars(select(m.ComputeNode).where(m.ComputeNode.host == host)).one()
         for key in HOST_INFO_INT:
             value = _number(info, key, int)
             if value is not None:
