@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from stratus.db.base import Base
@@ -63,8 +62,7 @@ class DefaultSecurityGroup(Base):
 
 
 class PortSecurityGroupBinding(Base):
-    __tablename__ = "port_security_group_binding"
-    __table_args__ = (UniqueConstraint("port_id", "security_group_id", name="uq_port_sg"),)
+    __tablename__ = "port_security_group_binding"   # the primary key makes pairs unique
     port_id: Mapped[str] = mapped_column(String(36), ForeignKey("port.id", ondelete="CASCADE"),
                                          primary_key=True)
     security_group_id: Mapped[str] = mapped_column(
