@@ -2,7 +2,8 @@
 
 Tenant networks get ``[network] tenant_network_type`` (VXLAN by default) with
 the lowest free VNI of ``vni_ranges``; the UNIQUE(network_type,
-segmentation_id) constraint makes concurrent allocations safe.  Issue 3's data
+segmentation_id) constraint makes concurrent allocations safe (a VNI lost to a
+concurrent create is re-picked, a requested one is a 409).  Issue 3's data
 plane renders every network as a per-host bridge; VXLAN tunnels come later and
 read the same columns."""
 from __future__ import annotations
@@ -18,6 +19,7 @@ from stratus.network import exceptions as exc
 NETWORK_TYPES = ("flat", "vxlan")
 VXLAN_OVERHEAD = 50
 DHCP_OWNER = "network:dhcp"
+VNI_RETRIES = 5   # attempts to allocate a VNI under concurrent creates
 
 
 def vni_range(conf) -> tuple[int, int]:
@@ -109,13 +111,25 @@ def create_network(session, conf, *, project_id: str, name: str = "", descriptio
             m.Network.network_type == ntype, m.Network.segmentation_id == seg)):
         raise exc.errors.Conflict(f"Unable to create the network. The {ntype} segment {seg} "
                                   "is in use.")
-    session.add(net)
-    try:
-        session.flush()
-    except IntegrityError:  # a concurrent request took the segment
-        raise exc.errors.Conflict(f"Unable to create the network. The {ntype} segment {seg} "
-                                  "is in use.") from None
-    return net
+    # a VNI we picked ourselves that a concurrent request took meanwhile: pick
+    # the next free one (a requested segment in use stays a 409)
+    picked = segmentation_id is None and ntype == "vxlan"
+    for attempt in range(VNI_RETRIES):
+        try:
+            with session.begin_nested():
+                session.add(net)
+                session.flush()
+            return net
+        except IntegrityError:  # a concurrent request took the segment
+            if not picked or attempt == VNI_RETRIES - 1:
+                raise exc.errors.Conflict(f"Unable to create the network. The {ntype} "
+                                          f"segment {net.segmentation_id} is in use.") from None
+            net = m.Network(id=str(uuid.uuid4()), project_id=project_id, name=name,
+                            description=description, admin_state_up=admin_state_up,
+                            shared=shared, external=external, mtu=mtu, status="ACTIVE",
+                            network_type=ntype, physical_network=physnet,
+                            segmentation_id=_free_vni(session, conf))
+    raise AssertionError("unreachable")
 
 
 def delete_network(session, net: m.Network) -> None:

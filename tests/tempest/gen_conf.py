@@ -65,6 +65,19 @@ GUEST_IMAGE = 'stratus-guest'
 # Subnet of the shared network run.sh's server gets (--shared-network).
 SHARED_CIDR = '10.199.0.0/22'
 
+# [network]: the tenant networks Tempest creates come out of a range that
+# overlaps neither `stratus up`'s 10.0.0.0/26 nor its public 172.24.4.0/24
+# (nor SHARED_CIDR).
+NETWORK = {
+    'project_network_cidr': '10.100.0.0/16',
+    'project_network_mask_bits': '28',
+    'project_networks_reachable': 'False',
+    'floating_network_name': 'public',
+    'shared_physical_network': 'False',
+    'build_timeout': '60',
+    'build_interval': '1',
+}
+
 # Security-compliance settings: the server started by run.sh gets them in its
 # stratus.conf ([security_compliance]) and tempest gets them in [identity], so
 # both sides agree.  A server you start yourself needs the same values.
@@ -249,6 +262,34 @@ def ensure_shared_network(cloud, name, cidr=SHARED_CIDR):
         return None
 
 
+def network_facts(cloud, public='public'):
+    """(public_network_id, extension aliases) of the cloud's Network service:
+    the id of the external network ``public`` `stratus up` creates and exactly
+    what ``/v2.0/extensions`` lists, for Tempest's [network] and
+    [network-feature-enabled].  (None, None) (with a note on stderr) when the
+    cloud cannot be asked."""
+    import httpx
+    try:
+        with httpx.Client(timeout=30, trust_env=False) as http:
+            token, catalog = _admin_session(http, cloud)
+            base = _endpoint(catalog, 'network') + '/v2.0'
+            hdr = {'X-Auth-Token': token}
+            r = http.get(base + '/extensions', headers=hdr)
+            r.raise_for_status()
+            aliases = sorted(e['alias'] for e in r.json()['extensions'])
+            r = http.get(base + '/networks', headers=hdr,
+                         params={'name': public, 'router:external': 'True'})
+            r.raise_for_status()
+            nets = [n for n in r.json()['networks'] if n.get('router:external')]
+            if not nets:
+                sys.stderr.write('gen_conf.py: no external network %r; '
+                                 '[network] public_network_id unset\n' % public)
+            return (nets[0]['id'] if nets else None), aliases
+    except (httpx.HTTPError, KeyError, LookupError, ValueError) as exc:
+        sys.stderr.write('gen_conf.py: cannot ask the network service: %s\n' % exc)
+        return None, None
+
+
 def ensure_role(cloud, name):
     """Make sure the role ``name`` exists (created by the admin when missing):
     Tempest gives its object-storage reseller user ``ResellerAdmin``, as
@@ -350,10 +391,19 @@ def build_conf(cloud, features, log_dir=None, log_file='tempest.log',
     c['service_available']['nova'] = 'True'
     # Servers get their ports from Neutron (nova-network's os-networks is gone).
     c['service_available']['neutron'] = 'True'
-    # Neutron here: networks, subnets, ports; no floating IPs (nor routers,
-    # security groups: the compute os-security-groups tests fail, see
-    # COMPUTE_NOTES.md).
-    c['network-feature-enabled'] = {'floating_ips': 'False'}
+    # Network (Neutron v2.0, tempest.api.network): IPv4 only; the extensions
+    # are exactly what /v2.0/extensions lists (NETWORK_NOTES.md).  floating_ips
+    # also gates tempest.api.compute.floating_ips (nova-network proxy APIs,
+    # not in include-compute.txt).
+    c['network'] = dict(NETWORK)
+    c['network-feature-enabled'] = {'ipv6': 'False', 'ipv6_subnet_attributes': 'False',
+                                    'port_security': 'True', 'floating_ips': 'True',
+                                    'port_admin_state_change': 'True'}
+    public_id, extensions = network_facts(cloud)
+    if public_id:
+        c['network']['public_network_id'] = public_id
+    if extensions is not None:
+        c['network-feature-enabled']['api_extensions'] = ','.join(extensions)
     c['compute'] = {'min_microversion': '2.1', 'max_microversion': '2.11',
                     'flavor_ref': '1', 'flavor_ref_alt': '2',
                     'build_timeout': '120', 'build_interval': '1',

@@ -10,7 +10,8 @@
 # Options:
 #   --full            run all of tempest.api.identity, .image.v2 and .compute
 #                     (discovery mode)
-#   --area AREA       with --full: only identity, image, compute or object_storage
+#   --area AREA       with --full: only identity, image, compute, object_storage
+#                     or network; without --full: only include-AREA.txt
 #   --work DIR        work directory (default tests/tempest/work); separate
 #                     directories let several runs go on at once
 #   --regex REGEX     run tests matching REGEX instead (debugging)
@@ -72,7 +73,13 @@ mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 WS=$WORK/workspace
 INCLUDE=$WORK/include-all.txt
-cat "$HERE"/include-*.txt >"$INCLUDE" 2>/dev/null
+if [ "$mode" = include ] && [ -n "$area" ]; then
+    # --area without --full: only that area's include list
+    [ -f "$HERE/include-$area.txt" ] || die "no $HERE/include-$area.txt"
+    cat "$HERE/include-$area.txt" >"$INCLUDE"
+else
+    cat "$HERE"/include-*.txt >"$INCLUDE" 2>/dev/null
+fi
 if [ "$mode" = include ]; then
     [ -s "$INCLUDE" ] && grep -qv '^\s*\(#.*\)\?$' "$INCLUDE" ||
         die "$INCLUDE is missing or empty; run '$0 --full' then make_include_list.py"
@@ -221,6 +228,7 @@ case "$mode" in
               image) run_args+=(--regex '^tempest\.api\.image\.v2\.') ;;
               compute) run_args+=(--regex '^tempest\.api\.compute\.') ;;
               object_storage) run_args+=(--regex '^tempest\.api\.object_storage\.') ;;
+              network) run_args+=(--regex '^tempest\.api\.network\.') ;;
               '') run_args+=(--regex '^tempest\.api\.(identity|image\.v2|compute|object_storage)\.') ;;
               *) die "unknown --area $area" ;;
           esac ;;

@@ -4,6 +4,7 @@ repeated parameters = any of), ``fields=``, sorting and keyset pagination with
 ``<collection>_links``."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from stratus.api import pagination
 from stratus.common import errors
 from stratus.network import exceptions as exc
 
+LOG = logging.getLogger(__name__)
 PAGING = {"limit", "marker", "page_reverse", "sort_key", "sort_dir", "fields"}
 
 
@@ -92,6 +94,55 @@ def body(req, wrapper: str, attrs: dict[str, Attr], action: str) -> dict:
         if out.setdefault("project_id", tid) != tid:
             raise errors.BadRequest("'project_id' and 'tenant_id' differ.")
     return out
+
+
+class _ItemRequest:
+    """``req`` as one item of a bulk request: ``json()`` is ``doc`` and the
+    path parameters are ``path_params``; everything else is ``req``'s."""
+
+    def __init__(self, req, doc: dict, path_params: dict | None = None):
+        self._req, self._doc = req, doc
+        self.path_params = path_params if path_params is not None else req.path_params
+
+    def json(self, required: bool = True):
+        return self._doc
+
+    def __getattr__(self, name):
+        return getattr(self._req, name)
+
+
+def is_bulk(req, collection: str) -> bool:
+    """Is the POST body neutron's bulk form ``{collection: [...]}``?"""
+    doc = req.json()
+    return isinstance(doc, dict) and set(doc) == {collection}
+
+
+def bulk_create(req, wrapper: str, collection: str, create, delete) -> tuple:
+    """Neutron's bulk create: ``{collection: [{...}, ...]}`` creates each item
+    as ``create`` (the single-item POST handler) would and answers 201
+    ``{collection: [...]}`` in order.  All or nothing: when an item fails, the
+    ones already created are deleted with ``delete`` (the DELETE handler) and
+    the item's error is raised."""
+    items = req.json()[collection]
+    if not isinstance(items, list) or not items:
+        raise errors.BadRequest(f"Resources required: expected a non-empty list under "
+                                f"'{collection}'.")
+    done = []
+    try:
+        for item in items:
+            if not isinstance(item, dict):
+                raise errors.BadRequest(f"Resource body required: expected objects in "
+                                        f"'{collection}'.")
+            _, body = create(_ItemRequest(req, {wrapper: item}))
+            done.append(body[wrapper])
+    except Exception:
+        for made in reversed(done):
+            try:
+                delete(_ItemRequest(req, None, {f"{wrapper}_id": made["id"]}))
+            except Exception:  # keep the item's error; log the leftover
+                LOG.exception("bulk create: cannot delete %s %s", wrapper, made["id"])
+        raise
+    return 201, {collection: done}
 
 
 def owner(req, ref: dict) -> str:

@@ -7,7 +7,9 @@ from stratus.api.network import common as c
 from stratus.api.network import quotas
 from stratus.api.routing import RouteTable
 from stratus.db.models import network as m
+from stratus.db.models.router import FloatingIP
 from stratus.network import exceptions as exc
+from stratus.network import floating_ips as fip_lib
 from stratus.network import qos
 from stratus.network import networks as nets
 from stratus.network import port_security
@@ -56,6 +58,8 @@ def visible(req, s, network_id) -> m.Network:
 
 @routes.post("/v2.0/networks")
 def create_network(req):
+    if c.is_bulk(req, "networks"):
+        return c.bulk_create(req, "network", "networks", create_network, delete_network)
     ref = c.body(req, "network", ATTRS, "post")
     req.authorize("create_network", {"project_id": req.ctx.project_id})
     project = c.owner(req, ref)
@@ -135,5 +139,10 @@ def delete_network(req):
     with req.db.session() as s:
         net = visible(req, s, req.path_params["network_id"])
         req.authorize("delete_network", {"project_id": net.project_id})
+        # neutron releases the floating IPs allocated from a network with it
+        # (a router gateway on it still makes the delete a 409 NetworkInUse)
+        for fip in list(s.scalars(select(FloatingIP).where(
+                FloatingIP.floating_network_id == net.id))):
+            fip_lib.release(s, fip)
         nets.delete_network(s, net)
     return 204, None

@@ -106,6 +106,8 @@ def _security(ref: dict) -> dict:
 
 @routes.post("/v2.0/ports")
 def create_port(req):
+    if c.is_bulk(req, "ports"):
+        return c.bulk_create(req, "port", "ports", create_port, delete_port)
     ref = c.body(req, "port", ATTRS, "post")
     if not ref.get("network_id"):
         raise errors.BadRequest("Failed to parse request. Required attribute 'network_id' "

@@ -26,7 +26,7 @@ ATTRS = {
     "project_id": A("project_id", put=False), "tenant_id": A("project_id", put=False),
     "admin_state_up": A("admin_state_up", "bool"), "status": A("status", post=False, put=False),
     "external_gateway_info": A(None, "any", nullable=True),
-    "routes": A(None, "list", post=False),
+    "routes": A(None, "list", post=False, nullable=True),   # None: no routes (neutron)
     "revision_number": A("revision_number", "int", post=False, put=False),
 }
 OWNER = "rule:admin_or_owner"
@@ -107,7 +107,7 @@ def update_router(req):
             lib.set_gateway(s, router, _gateway(req, s, ref["external_gateway_info"]),
                             req.ctx.is_admin)
         if "routes" in ref:
-            lib.set_routes(s, router, ref["routes"])
+            lib.set_routes(s, router, ref["routes"] or [])
         router.revision_number += 1
         s.flush()
         lib.bump(s, router.host)

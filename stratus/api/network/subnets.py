@@ -43,6 +43,8 @@ def visible(req, s, subnet_id) -> m.Subnet:
 
 @routes.post("/v2.0/subnets")
 def create_subnet(req):
+    if c.is_bulk(req, "subnets"):
+        return c.bulk_create(req, "subnet", "subnets", create_subnet, delete_subnet)
     ref = c.body(req, "subnet", ATTRS, "post")
     for unsupported in ("subnetpool_id", "ipv6_ra_mode", "ipv6_address_mode"):
         if ref.get(unsupported) is not None:
