@@ -6,10 +6,18 @@ static``) from a hosts file.
 Level-triggered: files are rewritten only when their content differs, and a
 running dnsmasq is sent SIGHUP (it re-reads the hosts and opts files), never
 restarted; it is restarted only if its command line must change (another
-subnet) or it died.  Its pid lives in ``<state_dir>/dhcp/<network id>/pid``."""
+subnet) or it died.  Its pid lives in ``<state_dir>/dhcp/<network id>/pid``.
+
+dnsmasq keeps leases in memory and refuses a configured address that is
+still leased to another MAC ("not using configured address ... because it is
+leased to ..."), so when an entry leaves the hosts file (a port deleted, its
+address or MAC changed) its lease is released with a DHCPRELEASE sent from
+the DHCP namespace, as neutron does with ``dhcp_release``; otherwise the next
+port given that address gets no lease until the old one expires."""
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import shutil
 import signal
@@ -18,6 +26,7 @@ import subprocess
 from stratus.dataplane import bridge, netns
 from stratus.dataplane.ip import addresses, ip, links
 
+LOG = logging.getLogger(__name__)
 DHCP_PREFIX = "qdhcp-"
 
 
@@ -84,6 +93,38 @@ def argv(ns: str, dev: str, subnet: dict, files: dict, lease: int) -> list[str]:
 
 
 # -- side effects -----------------------------------------------------------------
+def hosts_entries(content: str) -> set[tuple[str, str]]:
+    """(mac, ip) pairs of a hosts file's content (pure)."""
+    out = set()
+    for line in content.splitlines():
+        parts = line.strip().split(",")
+        if len(parts) >= 3:
+            out.add((parts[0].lower(), parts[-1]))
+    return out
+
+
+RELEASE = """
+import socket, struct, sys
+dev, server, addr, mac = sys.argv[1:5]
+chaddr = bytes(int(x, 16) for x in mac.split(":")).ljust(16, b"\\0")
+pkt = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 0, 0x5354524c, 0, 0,
+                  socket.inet_aton(addr), bytes(4), bytes(4), bytes(4), chaddr,
+                  bytes(64), bytes(128))
+pkt += bytes([99, 130, 83, 99, 53, 1, 7, 54, 4]) + socket.inet_aton(server) + bytes([255])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, dev.encode())
+s.sendto(pkt, (server, 67))
+"""
+
+
+def release(ns: str, dev: str, server: str, address: str, mac: str) -> None:
+    """Send dnsmasq (listening on ``dev`` in ``ns``, address ``server``) a
+    DHCPRELEASE of ``address`` for ``mac``, as ``dhcp_release`` does."""
+    import sys
+    subprocess.run(netns.exec_argv(ns, [sys.executable, "-c", RELEASE, dev, server, address,
+                                        mac]), check=True, capture_output=True, timeout=30)
+
+
 def _write_if_changed(path: str, content: str) -> bool:
     try:
         with open(path) as f:
@@ -148,6 +189,12 @@ def ensure(host_ns: str, network: dict, subnet: dict, dhcp_port: dict, ports: li
     os.makedirs(d, exist_ok=True)
     files = {k: os.path.join(d, k) for k in ("host", "opts", "pid", "args")}
     served = [p for p in ports if p["id"] != dhcp_port["id"]]
+    try:
+        with open(files["host"]) as f:
+            gone = hosts_entries(f.read())
+    except FileNotFoundError:
+        gone = set()
+    gone -= hosts_entries(hosts_file(subnet, served))
     changed = _write_if_changed(files["host"], hosts_file(subnet, served))
     changed |= _write_if_changed(files["opts"], opts_file(
         subnet, network.get("mtu"), next((f["ip_address"] for f in dhcp_port["fixed_ips"]), None)))
@@ -157,6 +204,12 @@ def ensure(host_ns: str, network: dict, subnet: dict, dhcp_port: dict, ports: li
     if pid is not None and not args_changed:
         if changed:
             os.kill(pid, signal.SIGHUP)
+            server = next((f["ip_address"] for f in dhcp_port["fixed_ips"]), None)
+            for mac, address in sorted(gone) if server else ():
+                try:
+                    release(ns, dev, server, address, mac)
+                except (OSError, subprocess.SubprocessError) as exc:   # the lease expires
+                    LOG.warning("DHCPRELEASE of %s (%s) failed: %s", address, mac, exc)
             return "reloaded"
         return "unchanged"
     if pid is not None:
