@@ -21,6 +21,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -188,7 +189,13 @@ def run_stratus(job: dict) -> dict:
         raise RuntimeError(f"stratus transfer put exited {cp.returncode}: "
                            f"{(cp.stderr or cp.stdout).strip()[-400:]}")
     verify(url, token, job, single=True)
-    return {"seconds": seconds, "output": cp.stdout.strip()[-300:]}
+    out = {"seconds": seconds, "output": cp.stdout.strip()[-300:]}
+    # the protocol's own figure (the client's last line): handshake to commit,
+    # without this process's start and its Keystone authentication
+    m = re.search(r"([\d.]+) Mbit/s goodput", cp.stdout)
+    if m:
+        out["protocol_goodput_mbps"] = float(m.group(1))
+    return out
 
 
 METHODS = {"http": run_http, "swiftclient": run_swiftclient,

@@ -72,10 +72,17 @@ def planned_bytes(method: str, rate: float, rtt: float, loss: float, mtu: int,
 def resized(result: dict, size: int, seconds: float, max_mb: int) -> int | None:
     """A bigger size when an upload took under half the target time (the
     estimate was too low), else None.  At most 4x per step: a short TCP
-    upload is mostly slow start, faster than the steady state that follows."""
-    if not result.get("ok") or result["seconds"] >= seconds / 2 or size >= max_mb * MB:
+    upload is mostly slow start, faster than the steady state that follows.
+    A stratus upload is judged by the protocol's own time (its client's
+    figure), not the whole command's."""
+    took = result.get("seconds") or 0
+    if result.get("protocol_goodput_mbps"):
+        # stratus: size on the protocol's own time (the CLI's start and login,
+        # seconds on a busy host, would otherwise keep the file small)
+        took = size * 8 / 1e6 / result["protocol_goodput_mbps"]
+    if not result.get("ok") or took >= seconds / 2 or size >= max_mb * MB:
         return None
-    rate = size / result["seconds"]
+    rate = size / took
     return max(MB, min(int(rate * seconds), 4 * size, max_mb * MB)) // MB * MB
 
 
@@ -97,6 +104,15 @@ class Files:
 
     def remove(self):
         subprocess.run(["rm", "-rf", self.dir])
+
+
+def udp_counters(ns: str) -> dict:
+    """The kernel's UDP counters in namespace ``ns`` (RcvbufErrors: datagrams
+    dropped because a receiver's socket buffer was full)."""
+    cp = subprocess.run(["ip", "netns", "exec", ns, "cat", "/proc/net/snmp"],
+                        capture_output=True, text=True)
+    rows = [ln.split()[1:] for ln in cp.stdout.splitlines() if ln.startswith("Udp:")]
+    return dict(zip(rows[0], map(int, rows[1]))) if len(rows) == 2 else {}
 
 
 def run_method(link: Link, cloud: Cloud, job: dict, timeout: float) -> dict:
@@ -185,6 +201,8 @@ def main(argv=None) -> int:
                                     "tcp_cc": a.tcp_cc,
                                     "loss": loss, "mtu": mtu, "ping": pg, "raw": raw,
                                     "figures": figs})
+                    results[-1]["server_udp"] = udp_counters(link.server_ns)
+                    results[-1]["client_udp"] = udp_counters(link.client_ns)
                     link.reconfigure()               # collect this scenario's link counters
                     results[-1]["forwarder"] = link.stats
                     print(flush=True)

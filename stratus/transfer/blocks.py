@@ -139,6 +139,8 @@ class SendQueue:
         self.attempt = array("H", bytes(2 * nblocks)) if nblocks else array("H")
         self.sent_new = 0
         self.sent_retx = 0
+        self.resent_at: dict[int, float] = {}   # block -> when it was last retransmitted
+        self.ignored = 0                         # NACKs ignored: retransmission in flight
 
     @property
     def frontier(self) -> int:
@@ -147,13 +149,24 @@ class SendQueue:
             return self.todo[self.next]
         return len(self.attempt)
 
-    def nack(self, ranges) -> None:
-        front = self.frontier
+    def nack(self, ranges, now: float = 0.0, holdoff: float = 0.0) -> None:
+        """Queue the NACKed blocks that were sent, except those retransmitted
+        less than ``holdoff`` s before ``now`` (the NACK may predate the
+        retransmission's arrival: re-sending would only make a duplicate)."""
+        front, resent = self.frontier, self.resent_at
+        since = now - holdoff
         for start, count in ranges:
             for b in range(start, min(start + count, front)):
-                if b not in self.queued:
-                    self.queued.add(b)
-                    self.retx.append(b)
+                if b in self.queued:
+                    continue
+                if holdoff and resent.get(b, -1e18) > since:
+                    self.ignored += 1
+                    continue
+                self.queued.add(b)
+                self.retx.append(b)
+
+    def mark_resent(self, block: int, now: float) -> None:
+        self.resent_at[block] = now
 
     def pop(self) -> tuple[int, int] | None:
         """(block, attempt) to send next, or None when nothing is due."""

@@ -91,7 +91,7 @@ def _file_sha256(path: str, out: dict) -> None:
 
 def put(ep: Endpoint, path: str, container: str, name: str, *, rate_limit_mbps: float = 0,
         transfer_id: str | None = None, mtu: int | None = None, progress=None,
-        target_delay: float = 0.025) -> dict:
+        target_delay: float = 0.025, trace: list | None = None) -> dict:
     """Upload ``path`` as CONTAINER/NAME; resumes a transfer interrupted earlier
     (same file size, mtime and path, or the same ``transfer_id``)."""
     st = os.stat(path)
@@ -124,6 +124,7 @@ def put(ep: Endpoint, path: str, container: str, name: str, *, rate_limit_mbps: 
                         srtt=rtt, local_cap=lambda: cap,
                         progress=(lambda n: progress(min(n * bs, size), size)) if progress
                         else None)
+            tx.trace = trace
             tx.run(ctrl_sock=ctl.sock, timeout=60)
         finally:
             if isinstance(data, mmap.mmap):
@@ -142,6 +143,8 @@ def put(ep: Endpoint, path: str, container: str, name: str, *, rate_limit_mbps: 
     return {"bytes": size, "seconds": secs, "goodput_mbps": size * 8 / secs / 1e6 if secs else 0,
             "retransmitted_pct": 100.0 * tx.queue.sent_retx / sent if sent else 0.0,
             "sent_new": tx.queue.sent_new, "sent_retx": tx.queue.sent_retx,
+            "send_blocked": tx.blocked, "nacks_ignored": tx.queue.ignored,
+            "credit_forfeited": int(tx.forfeited), "send_calls": tx.batches,
             "resumed": bool(acc.get("resumed")), "blocks": nblocks, "block_size": bs,
             "transfer_id": acc["transfer_id"], "etag": done["etag"], "sha256": done["sha256"],
             "server": done.get("counters", {})}

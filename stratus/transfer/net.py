@@ -15,7 +15,8 @@ IP_MTU_DISCOVER = getattr(socket, "IP_MTU_DISCOVER", 10)
 IP_PMTUDISC_DO = getattr(socket, "IP_PMTUDISC_DO", 2)
 IP_MTU = getattr(socket, "IP_MTU", 14)
 SO_RCVBUFFORCE, SO_SNDBUFFORCE = 33, 32
-BUFFER = 16 << 20
+BUFFER = 64 << 20           # socket buffers: 0.5 s at 1 Gbit/s (a receiver descheduled
+                            # for a while must not overflow; memory is used only when behind)
 PROBE_SEQ_BASE = 1 << 63      # probes use report nonces with the top bit set
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import select
 import socket
+import struct
+import threading
 import time
 
 from cryptography.exceptions import InvalidTag
@@ -21,7 +23,23 @@ from stratus.transfer import crypto, wire
 from stratus.transfer.blocks import LossDetector
 
 CHECKPOINT_EVERY = 2.0      # seconds between fsync'd block map checkpoints
-BATCH = 32                  # packets drained per wake-up before timers are looked at
+BATCH = 64                  # packets drained per wake-up before timers are looked at
+COALESCE = 64               # consecutive blocks written with one pwrite (at most 1 MiB)
+RX_TICK = 0.002             # sleep between drains while data flows
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+_TIMESPEC = struct.Struct("@qq")
+_ANC = socket.CMSG_SPACE(_TIMESPEC.size)
+
+
+def kernel_timestamps(sock: socket.socket) -> bool:
+    """Ask for the kernel's receive time of every datagram (SO_TIMESTAMPNS):
+    the one-way delay then excludes the time a packet waited in the socket
+    buffer for this process to be scheduled."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        return True
+    except OSError:
+        return False
 
 
 class Receiver:
@@ -77,87 +95,155 @@ class Receiver:
         is readable ("control") or no valid packet came for ``timeout`` s."""
         sock, m, counters = self.sock, self.map, self.counters
         sock.setblocking(False)
+        kernel_timestamps(sock)
+        # kernel stamps are CLOCK_REALTIME: convert to this monotonic clock (µs)
+        rt_offset_us = int((time.time() - time.monotonic()) * 1e6)
         self.staging.start_hashing()
+        stop = threading.Event()
+        saver = threading.Thread(target=self._checkpoints, args=(stop,), daemon=True,
+                                 name="transfer-checkpoint")
+        saver.start()
+        try:
+            return self._run(ctrl_sock, timeout, rt_offset_us)
+        finally:
+            stop.set()
+            saver.join()
+
+    def _checkpoints(self, stop: threading.Event) -> None:
+        """fsync + map every CHECKPOINT_EVERY s, off the receive loop (an fsync
+        can block for a long time; the loop must keep draining the socket)."""
+        while not stop.wait(CHECKPOINT_EVERY):
+            try:
+                self.staging.checkpoint()
+            except OSError:
+                return
+
+    def _run(self, ctrl_sock, timeout: float, rt_offset_us: int) -> str:
+        """The receive loop.  Hot path per datagram: recvmsg_into a reused
+        buffer (with its kernel receive time), header checks, AES-GCM
+        decrypt_into the write buffer.  Consecutive blocks are decrypted side
+        by side and written with one pwrite per run (at most COALESCE blocks,
+        and at every report and wake-up); a block is marked held only once
+        its run is written, so a checkpoint never claims an unwritten block."""
+        sock, m, counters = self.sock, self.map, self.counters
         have = m.have
-        hsize = wire.DATA.size
+        hsize, tag = wire.DATA.size, wire.TAG
         bs, size, nblocks = self.staging.block_size, self.staging.size, m.nblocks
         fd = self.staging.fd
         buf = bytearray(65536)
         mv = memoryview(buf)
-        out = bytearray(65536)
-        omv = memoryview(out)
+        cmax = max(1, min(COALESCE, (1 << 20) // bs))
+        wbuf = bytearray(cmax * bs)
+        wmv = memoryview(wbuf)
+        ones = b"\x01" * cmax
         dec = self.aead.decrypt_into
         unpack = wire.DATA.unpack_from
         nonce_of = crypto.data_nonce
         pwrite = os.pwrite
         monotonic = time.monotonic
-        sess, dirn = self.session, self.direction
+        recvmsg, bufs = sock.recvmsg_into, [buf]
+        unstamp = _TIMESPEC.unpack_from
+        sess, dirn, T_DATA = self.session, self.direction, wire.T_DATA
         rlist = [sock] + ([ctrl_sock] if ctrl_sock is not None else [])
         now = monotonic()
         st = {"since": now, "bytes": 0, "pkts": 0, "holes": 0, "min_owd": None, "rate": 0,
               "last_q": 0, "last_ts": 0, "last_arrival": now}
-        frontier = 0
+        NONE = 1 << 62
+        base_owd = NONE if self.base_owd is None else self.base_owd
+        min_owd, nbytes, npkts, last_ts, last_arrival = NONE, 0, 0, 0, now
+        packets = malformed = duplicates = tampered = policed = 0
+        run_start = run_len = run_bytes = 0
+        frontier, peer_srtt = 0, 0
         heard = now
         next_report = now + 0.01
-        next_checkpoint = now + CHECKPOINT_EVERY
         tokens, token_time = 0.0, now
+        cap = self.cap()
+
+        def flush():
+            nonlocal run_len, run_bytes
+            pwrite(fd, wmv[:run_bytes], run_start * bs)
+            have[run_start:run_start + run_len] = ones[:run_len]
+            m.count += run_len
+            counters["written"] += run_len
+            run_len = run_bytes = 0
+
         while not m.complete:
-            for _ in range(BATCH):
+            drained = 0
+            for drained in range(1, BATCH + 1):
                 try:
-                    if self.connected:
-                        n = sock.recv_into(buf)
-                    else:
-                        n, addr = sock.recvfrom_into(buf)
+                    n, anc, _flags, addr = recvmsg(bufs, _ANC)
                 except (BlockingIOError, InterruptedError, ConnectionRefusedError):
+                    drained -= 1
                     break
-                counters["packets"] += 1
-                if n < hsize + wire.TAG or buf[0] != wire.T_DATA:
-                    counters["malformed"] += 1
+                packets += 1
+                if n < hsize + tag or buf[0] != T_DATA:
+                    malformed += 1
                     continue
                 t, d, attempt, session, b, front, ts, srtt, _ = unpack(buf, 0)
                 ln = bs if (b + 1) * bs <= size else size - b * bs
-                if session != sess or d != dirn or b >= nblocks or n != hsize + ln + wire.TAG:
-                    counters["malformed"] += 1
+                if session != sess or d != dirn or b >= nblocks or n != hsize + ln + tag:
+                    malformed += 1
                     continue
-                if have[b]:
-                    counters["duplicates"] += 1
+                if have[b] or run_start <= b < run_start + run_len:
+                    duplicates += 1
                     continue
-                cap = self.cap()
                 if cap:
                     t_now = monotonic()
                     tokens = min(tokens + (t_now - token_time) * cap * 1.1, cap * 0.05 + n)
                     token_time = t_now
                     if tokens < n:
-                        counters["policed"] += 1
+                        policed += 1
                         continue
                     tokens -= n
+                if run_len and (b != run_start + run_len or run_len == cmax):
+                    flush()
                 try:
-                    dec(nonce_of(d, attempt, b), mv[hsize:n], mv[:hsize], omv[:ln])
+                    dec(nonce_of(d, attempt, b), mv[hsize:n], mv[:hsize],
+                        wmv[run_bytes:run_bytes + ln])
                 except InvalidTag:
-                    counters["tampered"] += 1
+                    tampered += 1
                     continue
+                if not run_len:
+                    run_start = b
+                run_len += 1
+                run_bytes += ln
                 if not self.connected:
                     sock.connect(addr)
                     self.connected = True
-                pwrite(fd, omv[:ln], b * bs)
-                have[b] = 1
-                m.count += 1
-                counters["written"] += 1
-                arrival = monotonic()
-                owd = int(arrival * 1e6) - ts
-                if self.base_owd is None or owd < self.base_owd:
-                    self.base_owd = owd
-                if st["min_owd"] is None or owd < st["min_owd"]:
-                    st["min_owd"] = owd
-                st["bytes"] += ln
-                st["pkts"] += 1
-                st["last_ts"], st["last_arrival"] = ts, arrival
+                if anc:
+                    sec, nsec = unstamp(anc[0][2])
+                    arrival_us = sec * 1_000_000 + nsec // 1000 - rt_offset_us
+                else:
+                    arrival_us = int(monotonic() * 1e6)
+                owd = arrival_us - ts
+                if owd < min_owd:
+                    min_owd = owd
+                    if owd < base_owd:
+                        base_owd = owd
+                nbytes += ln
+                npkts += 1
+                last_ts, last_arrival = ts, arrival_us
                 if srtt:
-                    self.srtt = srtt / 1e6
+                    peer_srtt = srtt
                 if front > frontier:
                     frontier = front
-                heard = arrival
+            if run_len:
+                flush()
             now = monotonic()
+            if npkts:
+                heard = now
+            if m.complete or now >= next_report:
+                self.base_owd = None if base_owd == NONE else base_owd
+                if npkts:
+                    st["min_owd"] = None if min_owd == NONE else min_owd
+                    st["last_ts"], st["last_arrival"] = last_ts, last_arrival / 1e6
+                st["bytes"] += nbytes
+                st["pkts"] += npkts
+                min_owd, nbytes, npkts = NONE, 0, 0
+                counters.update(packets=packets, malformed=malformed, duplicates=duplicates,
+                                tampered=tampered, policed=policed)
+                if peer_srtt:
+                    self.srtt = peer_srtt / 1e6
             if m.complete:
                 break
             if now >= next_report:
@@ -166,18 +252,24 @@ class Receiver:
                 st["holes"] += self.loss.outstanding - before
                 self._send_report(now, st, False)
                 next_report = now + min(max(self.srtt / 4, 0.005), 0.05)
+                cap = self.cap()
                 if self.progress:
                     self.progress(m.count)
                 if self.on_tick is not None and not counters["written"]:
                     self.on_tick()
-            if now >= next_checkpoint:
-                self.staging.checkpoint()
-                next_checkpoint = now + CHECKPOINT_EVERY
-            if ctrl_sock is not None and select.select([ctrl_sock], [], [], 0)[0]:
-                return "control"
-            if now - heard > timeout:
-                return "timeout"
-            select.select(rlist, [], [], max(0.0, min(next_report - now, 0.01)))
+                if ctrl_sock is not None and select.select([ctrl_sock], [], [], 0)[0]:
+                    return "control"
+                if now - heard > timeout:
+                    return "timeout"
+            if drained == BATCH:
+                continue         # more is waiting
+            if drained:
+                # data is flowing: let a few ms of it gather in the socket buffer
+                # (kernel-stamped, so no delay sample suffers) rather than wake
+                # per packet; waking costs more than handling a packet
+                time.sleep(RX_TICK)
+            else:
+                select.select(rlist, [], [], max(0.0, min(next_report - now, 0.01)))
         now = monotonic()
         for _ in range(3):   # a lost COMPLETE report is repaired by the control message
             self._send_report(now, st, True)

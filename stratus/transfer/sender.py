@@ -2,10 +2,14 @@
 retransmits what the receiver's REPORTs NACK, stops when a report says
 complete or the control connection has something to say.
 
-Hot path per packet: struct.pack_into the header into a reused buffer,
-AESGCM.encrypt_into straight from the file's mmap into that buffer (the one
-copy of the data), one send() of a memoryview.  No per-packet allocation
-besides the nonce.
+Pacing: the loop wakes about every ms and sends what the elapsed time owes
+(late wake-ups on a busy host are made up, within CATCH_UP).  Hot path per
+packet: struct.pack_into the header into a reused batch buffer,
+AESGCM.encrypt_into straight from the file's mmap into it (the one copy of
+the data); one send() per batch of up to GSO_MAX packets (UDP GSO: the
+kernel cuts it into the datagrams).  No per-packet allocation besides the
+nonce.  Reports go through congestion.Signals (filtered queuing delay,
+delivery rate) into the DelayController.
 """
 from __future__ import annotations
 
@@ -18,9 +22,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from stratus.transfer import crypto, wire
 from stratus.transfer.blocks import SendQueue
-from stratus.transfer.congestion import DelayController
+from stratus.transfer.congestion import DelayController, Signals
 
-BURST = 0.002           # at most this many seconds of sending credit at once
+CATCH_UP = 0.03         # sending time missed (late wake-ups on a busy host) that is
+                        # made up later, at most ...
+CATCH_UP_PACE = 2.0     # ... this many times the rate (the rest of the time elapsed)
+TICK = 0.001            # the pacer sleeps at least this long between bursts
+UDP_SEGMENT = getattr(socket, "UDP_SEGMENT", 103)
+GSO_MAX = 32            # packets per send() at most (the kernel allows 64)
 
 
 class Sender:
@@ -35,14 +44,22 @@ class Sender:
         self.data, self.size, self.block_size = data, size, block_size
         self.queue, self.cc = queue, controller
         self.srtt = srtt
+        self.rtt_sample = srtt
         self.local_cap = local_cap or (lambda: 0.0)   # callable -> bytes/s (0: none)
         self.progress = progress
         self.report_seq = -1
         self.complete = False
         self.reports = 0
         self.bad = 0            # reports that failed authentication or parsing
+        self.blocked = 0        # sends refused with EAGAIN (socket buffer full)
+        self.forfeited = 0.0    # bytes of pacing credit lost to late wake-ups (a busy host)
+        self.batches = 0        # send() calls of DATA (each up to GSO_MAX packets)
+        self.use_gso = True
         self.acked = 0          # blocks the receiver holds (last report)
         self.last_report = None
+        # delivery in the pacer's unit: bytes on the wire (IPv4 + UDP + header + tag)
+        self.signals = Signals(block_size + wire.DATA.size + wire.TAG + wire.IP_UDP_OVERHEAD)
+        self.trace = None       # a list: one tuple per report is appended (bench/diagnosis)
 
     def _on_report(self, pkt, now: float) -> None:
         try:
@@ -64,19 +81,44 @@ class Sender:
         if r["echo_ts"]:
             sample = (int(now * 1e6) - r["echo_ts"] - r["echo_hold_us"]) / 1e6
             if 0 < sample < 30:
+                self.rtt_sample = sample
                 self.srtt = sample if self.reports == 1 else 0.875 * self.srtt + 0.125 * sample
         caps = [c for c in (self.local_cap(), r["cap"]) if c]
         self.cc.set_cap(min(caps) if caps else 0.0)
+        sig = self.signals
+        sig.add(now, r["qdelay_us"] / 1e6, r["received"])
+        qdelay = sig.qdelay(now, self.srtt, short=self.cc.slow_start)
+        delivery = sig.delivery(now, self.srtt)
         if self.last_report is not None:
-            self.cc.update(now - self.last_report, self.srtt, r["qdelay_us"] / 1e6,
-                           r["recv_rate"], r["loss_ppm"] / 1e6)
+            self.cc.update(now - self.last_report, self.srtt, qdelay, delivery,
+                           r["loss_ppm"] / 1e6)
         self.last_report = now
+        if self.trace is not None:
+            self.trace.append((now, self.cc.rate, r["qdelay_us"], delivery, r["loss_ppm"],
+                               self.srtt, self.queue.sent_new, self.queue.sent_retx,
+                               r["received"], len(r["ranges"]), self.cc.slow_start,
+                               qdelay))
         self.acked = r["received"]
-        self.queue.nack(r["ranges"])
+        # a retransmission gets one round trip (with today's queue) to arrive
+        self.queue.nack(r["ranges"], now, 1.25 * max(self.srtt, self.rtt_sample) + 0.01)
         if r["complete"]:
             self.complete = True
         if self.progress:
             self.progress(self.acked)
+
+    def gso_segments(self, seg: int) -> int:
+        """How many packets of ``seg`` bytes one send() may carry: UDP GSO
+        (UDP_SEGMENT, Linux >= 4.18) cuts a buffer into datagrams in the
+        kernel, one system call per batch instead of per packet.  1 when the
+        socket refuses it or the packets are large (loopback's 60 KiB)."""
+        n = min(GSO_MAX, 65000 // seg)
+        if n < 2 or not self.use_gso:
+            return 1
+        try:
+            self.sock.setsockopt(socket.SOL_UDP, UDP_SEGMENT, seg)
+        except OSError:
+            return 1
+        return n
 
     def run(self, ctrl_sock: socket.socket | None = None, timeout: float = 60.0) -> str:
         """Send until the receiver reports completion ("complete"), the control
@@ -87,9 +129,12 @@ class Sender:
         if self.local_cap():
             cc.set_cap(self.local_cap())
         hsize, bs = wire.DATA.size, self.block_size
-        buf = bytearray(hsize + bs + wire.TAG)
+        tag, T_DATA = wire.TAG, wire.T_DATA
+        seg = hsize + bs + tag
+        gso = self.gso_segments(seg)
+        buf = bytearray(seg * gso)
         mv = memoryview(buf)
-        hdr = mv[:hsize]
+        batch: list[tuple[int, int]] = []
         rbuf = bytearray(65536)
         rmv = memoryview(rbuf)
         data, size, sess, dirn = self.data, self.size, self.session, self.direction
@@ -99,7 +144,7 @@ class Sender:
         rlist = [sock] + ([ctrl_sock] if ctrl_sock is not None else [])
         pkt_cost = hsize + bs + wire.TAG + wire.IP_UDP_OVERHEAD
         credit, last = 0.0, monotonic()
-        heard = last
+        heard = next_check = last
         last_sent_block, tail_probe_at = -1, 0.0
         while True:
             now = monotonic()
@@ -115,36 +160,76 @@ class Sender:
                 self._on_report(rmv[:n], now)
             if self.complete:
                 return "complete"
-            if ctrl_sock is not None and select.select([ctrl_sock], [], [], 0)[0]:
-                return "control"
-            if now - heard > timeout:
-                return "timeout"
+            if now >= next_check:         # the control channel, at most every 10 ms
+                next_check = now + 0.01
+                if ctrl_sock is not None and select.select([ctrl_sock], [], [], 0)[0]:
+                    return "control"
+                if now - heard > timeout:
+                    return "timeout"
             # 2. send what the rate allows
             rate = cc.rate
-            credit = min(credit + rate * (now - last), max(rate * BURST, 2 * pkt_cost))
+            srtt_us = int(self.srtt * 1e6)
+            elapsed = now - last
+            owed = credit + rate * elapsed
+            credit = min(owed, max(rate * CATCH_UP, 2 * pkt_cost))
+            if owed > credit and not q.idle:
+                self.forfeited += owed - credit     # woken far too late to catch up
             last = now
-            while credit >= pkt_cost:
-                nxt = q.pop()
-                if nxt is None:
+            # what this wake-up may send: the time elapsed, plus some of the debt
+            # of earlier late wake-ups (so bursts stay within CATCH_UP_PACE x rate)
+            budget = min(credit, max(rate * elapsed * CATCH_UP_PACE, rate * 4 * TICK,
+                                     2 * pkt_cost))
+            while budget >= pkt_cost:
+                # one batch: up to `gso` packets side by side in `buf`, one send
+                # (UDP GSO: the kernel cuts it into datagrams of `seg` bytes;
+                # only the last may be shorter, so a short block ends a batch)
+                batch.clear()
+                end = 0
+                while len(batch) < gso and budget >= pkt_cost:
+                    nxt = q.pop()
+                    if nxt is None:
+                        break
+                    b, attempt = nxt
+                    off = b * bs
+                    ln = bs if off + bs <= size else size - off
+                    pack(buf, end, T_DATA, dirn, attempt, sess, b, q.frontier,
+                         int(monotonic() * 1e6), srtt_us, 0)
+                    enc(nonce_of(dirn, attempt, b), data[off:off + ln], mv[end:end + hsize],
+                        mv[end + hsize:end + hsize + ln + tag])
+                    end += hsize + ln + tag
+                    batch.append((b, attempt))
+                    budget -= pkt_cost
+                    if ln != bs:
+                        break
+                if not batch:
                     break
-                b, attempt = nxt
-                off = b * bs
-                ln = bs if off + bs <= size else size - off
-                pack(buf, 0, wire.T_DATA, dirn, attempt, sess, b, q.frontier,
-                     int(monotonic() * 1e6), int(self.srtt * 1e6), 0)
-                enc(nonce_of(dirn, attempt, b), data[off:off + ln], hdr,
-                    mv[hsize:hsize + ln + wire.TAG])
                 try:
-                    sock.send(mv[:hsize + ln + wire.TAG])
+                    sock.send(mv[:end])
                 except (BlockingIOError, InterruptedError):
-                    q.retx.appendleft(b)      # resend it (next attempt number)
-                    q.queued.add(b)
+                    self.blocked += 1
+                    for b, _ in reversed(batch):    # resend them (next attempt number)
+                        q.retx.appendleft(b)
+                        q.queued.add(b)
                     select.select([], [sock], [], 0.01)
                     break
                 except ConnectionRefusedError:
                     pass
-                credit -= pkt_cost
-                last_sent_block = b
+                except OSError:
+                    if gso == 1:
+                        raise
+                    # the path refuses GSO (EIO/EINVAL): one datagram per send from now on
+                    sock.setsockopt(socket.SOL_UDP, UDP_SEGMENT, 0)
+                    gso = 1
+                    for b, _ in reversed(batch):
+                        q.retx.appendleft(b)
+                        q.queued.add(b)
+                    continue
+                credit -= pkt_cost * len(batch)
+                self.batches += 1
+                last_sent_block = batch[-1][0]
+                for b, attempt in batch:
+                    if attempt:
+                        q.mark_resent(b, now)
             # 3. tail loss probe: all sent, no completion for 2 RTTs -> resend
             # the last block (its frontier tells the receiver everything was sent)
             if q.idle:
@@ -156,6 +241,7 @@ class Sender:
                 wait = 0.005
             else:
                 tail_probe_at = 0.0
-                wait = max(0.0, (pkt_cost - credit) / max(rate, 1.0))
-            if wait > 0.0002:
-                select.select(rlist, [], [], min(wait, 0.01))
+                # sleep until a few packets are owed: per-packet sleeps are too
+                # coarse in Python; the credit (elapsed time x rate) sends them
+                wait = max(TICK, (pkt_cost - credit) / max(rate, 1.0))
+            select.select(rlist, [], [], min(wait, 0.01))

@@ -93,12 +93,17 @@ class Staging:
         os.replace(tmp, self.json_path)
 
     def checkpoint(self) -> None:
-        """Make every block the map holds durable, then the map itself."""
+        """Make every block the map holds durable, then the map itself.
+        May run in a thread beside the receive loop (Receiver does)."""
         with self._lock:
             if self.fd < 0:
                 return
+            # snapshot first: a block is marked only after its pwrite returned, so
+            # every block in the snapshot is in the page cache when fsync starts
+            # (safe while a receiver keeps writing in another thread)
+            snapshot = bytes(self.map.have)
             os.fsync(self.fd)
-            os.pwrite(self.map_fd, bytes(self.map.have), 0)
+            os.pwrite(self.map_fd, snapshot, 0)
             os.fsync(self.map_fd)
 
     def start_hashing(self) -> None:

@@ -215,7 +215,7 @@ def stream_stop(p: subprocess.Popen) -> dict:
 def lab_cloud(module_servers):
     # TCG: the KVM probe may pass here while KVM guests then hang
     conf = qemu_conf_or_skip(f"{PREFIX}x") + \
-        f"\n[qemu]\nvirt_type = qemu\n[lab]\nhost_prefix = {PREFIX}\n"
+        f"\n[lab]\nhost_prefix = {PREFIX}\n"
     cloud = module_servers.start(extra_conf=conf, extra_args=("--hosts", str(len(HOSTS))))
     try:
         yield cloud

@@ -182,6 +182,18 @@ def test_send_queue_retransmissions_first_with_increasing_attempts():
     assert (q.sent_new, q.sent_retx) == (5, 2)
 
 
+def test_send_queue_ignores_nacks_while_a_retransmission_is_in_flight():
+    q = SendQueue(3, range(3))
+    q.pop(), q.pop(), q.pop()
+    q.nack([(1, 1)], now=1.0, holdoff=0.2)
+    assert q.pop() == (1, 1)
+    q.mark_resent(1, 1.0)
+    q.nack([(1, 1)], now=1.1, holdoff=0.2)     # the NACK predates the resend's arrival
+    assert q.pop() is None and q.ignored == 1
+    q.nack([(1, 1)], now=1.25, holdoff=0.2)    # a round trip later: it was lost
+    assert q.pop() == (1, 2)
+
+
 def test_send_queue_resume_sends_only_missing():
     q = SendQueue(6, [1, 4])
     assert q.frontier == 1

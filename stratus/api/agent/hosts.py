@@ -72,25 +72,6 @@ def _endpoint_moved(session, host: str) -> None:
     notify.bump_hosts_of_networks(session, list(nets))
 
 
-def _ensure_node(db, host: str, attempts: int = 20) -> None:
-    """The host's compute node row, made on first registration in a short
-    transaction of its own: hosts registering at the same moment race for the
-    next ``service_id`` (and a host for its own row); the loser of a race
-    sees the unique constraint, looks again and takes the next id."""
-    for _ in range(attempts):
-        try:
-            with db.session() as s:
-                if s.scalar(select(m.ComputeNode.id).where(m.ComputeNode.host == host)):
-                    return
-                next_id = (s.scalar(select(func.max(m.ComputeNode.service_id))) or 0) + 1
-                s.add(m.ComputeNode(uuid=str(uuidlib.uuid4()), host=host, service_id=next_id))
-            return
-        except IntegrityError:
-            continue
-    raise errors.Conflict(f"Could not register host {host}: too many concurrent "
-                          f"registrations; retry.")
-
-
 @routes.put("/v1/hosts/{host}")
 def register(req):
     req.authorize("agent:host")
@@ -103,9 +84,26 @@ def register(req):
         raise errors.ValidationError("Invalid host name.")
     info, config = body.get("host_info") or {}, body.get("config") or {}
     advertised = {k: _count(config, k) for k in ADVERTISED}
-    _ensure_node(req.db, host)
+    # Hosts registering for the first time at the same moment race for the next
+    # service_id (and a host for its own row): the loser's transaction fails on
+    # the unique constraint, is rolled back whole, and runs again.
+    for attempt in range(20):
+        try:
+            return _register(req, host, body, info, config, advertised)
+        except IntegrityError:
+            if attempt == 19:
+                raise errors.Conflict(f"Could not register host {host}: too many "
+                                      f"concurrent registrations; retry.") from None
+    raise AssertionError("unreachable")
+
+
+def _register(req, host: str, body: dict, info: dict, config: dict, advertised: dict) -> dict:
     with req.db.session() as s:
-        node = s.scalars(select(m.ComputeNode).where(m.ComputeNode.host == host)).one()
+        node = s.scalars(select(m.ComputeNode).where(m.ComputeNode.host == host)).first()
+        if node is None:
+            next_id = (s.scalar(select(func.max(m.ComputeNode.service_id))) or 0) + 1
+            node = m.ComputeNode(uuid=str(uuidlib.uuid4()), host=host, service_id=next_id)
+            s.add(node)
         for key in HOST_INFO_INT:
             value = _number(info, key, int)
             if value is not None:
