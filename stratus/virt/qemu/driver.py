@@ -56,7 +56,8 @@ class QemuDriver(Driver):
                 ok = kvm_probe.kvm_usable(
                     self.binary, cmdline.cpu_model("kvm", self.conf.qemu.cpu_mode),
                     self.conf.qemu.kvm_probe_timeout,
-                    cache_file=os.path.join(self.root, "_kvm_probe.json"))
+                    cache_file=os.path.join(self.root, "_kvm_probe.json"),
+                    guest_image=_default_guest_image(self.conf))
             self.accel = kvm_probe.choose_accel(virt_type, ok)
         return self.accel
 
@@ -347,3 +348,12 @@ class QemuDriver(Driver):
                     os.unlink(self._file(uuid, name))
         self.spawn(spec)
 
+
+def _default_guest_image(conf) -> str | None:
+    """The built default guest image, if any (the KVM probe boots it)."""
+    try:
+        from stratus.guestimage import build
+        manifest = build.current(conf.image.guest_image_cache or None)
+    except Exception:  # noqa: BLE001 - no image: the boot-sector probe decides alone
+        return None
+    return (manifest or {}).get("path")
