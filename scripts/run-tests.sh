@@ -10,5 +10,7 @@ status=0
 # the default guest image: Tempest's compute tests and the boot tests use it
 .venv/bin/stratus image build || status=1
 tests/tempest/run.sh || status=1
-.venv/bin/pytest -q "$@" tests || status=1
+# Three workers, one test file each at a time: most e2e tests wait on servers,
+# agents and VMs, so the two cores stay busy (module fixtures stay per worker).
+.venv/bin/pytest -q -n 3 --dist loadfile "$@" tests || status=1
 exit $status
