@@ -23,7 +23,7 @@ import subprocess
 import openstack.exceptions
 import pytest
 
-from conftest import STRATUS, clean_env, unique, wait_for
+from conftest import STRATUS, assert_error, clean_env, unique, wait_for
 
 CONF = """
 [compute]
@@ -241,7 +241,6 @@ def test_server_create_with_a_bad_stored_spec_is_400(setup):
 def test_register_refuses_bad_advertised_values(setup, config):
     import httpx
 
-    from conftest import assert_error
     cloud, _, _ = setup
     key = next(iter(config))
     with httpx.Client(base_url=f"{cloud.base_url}/agent/v1/", trust_env=False, timeout=30,
