@@ -266,7 +266,8 @@ class AggregateHost(Base):
     __tablename__ = "aggregate_host"
     aggregate_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("aggregate.id", ondelete="CASCADE"), primary_key=True)
-    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # the scheduler's host cache reads one host's aggregates at a time
+    host: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
 
 
 class AggregateMetadata(Base):
