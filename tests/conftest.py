@@ -391,6 +391,23 @@ def _finish_stopping() -> None:
 atexit.register(_finish_stopping)   # also when the session is interrupted
 
 
+# Files that take minutes (real VMs on a lab, large uploads): collected first, so
+# that with `pytest -n 3 --dist loadfile` they start at once instead of making
+# the tail of the run.  The order is deterministic, as xdist requires.
+SLOW_FIRST = ("e2e/test_network_restart_safety.py", "e2e/test_object_store.py",
+              "e2e/test_lab_vxlan.py", "e2e/test_compute_boot.py", "e2e/test_transfer.py",
+              "e2e/test_scheduler_concurrency_pg.py", "e2e/test_scheduler_explain.py",
+              "e2e/test_scheduler_ecu_bandwidth.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        path = str(item.fspath).replace(os.sep, "/")
+        return next((i for i, s in enumerate(SLOW_FIRST) if path.endswith(s)),
+                    len(SLOW_FIRST))
+    items.sort(key=rank)    # stable: the order within a file and among the rest stays
+
+
 def pytest_sessionfinish(session, exitstatus):
     _finish_stopping()
 
