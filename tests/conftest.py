@@ -431,6 +431,12 @@ def compute_client(cloud, token: str) -> httpx.Client:
                         headers={"X-Auth-Token": token}, timeout=30.0, trust_env=False)
 
 
+def network_client(cloud, token: str) -> httpx.Client:
+    """A raw httpx client on the cloud's Network v2.0 endpoint with ``token``."""
+    return httpx.Client(base_url=f"{cloud.base_url}/network/v2.0/",
+                        headers={"X-Auth-Token": token}, timeout=30.0, trust_env=False)
+
+
 def qemu_conf_or_skip(host: str) -> str:
     """Build the guest image (cached) and return the ``[compute]`` section of a
     cloud that boots real VMs on ``host``; skip the test when the image cannot

@@ -6,15 +6,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import Cloud, unique
+from conftest import network_client as neutron, unique
 
 pytestmark = pytest.mark.e2e
 MISSING = "00000000-0000-4000-8000-000000000000"
-
-
-def neutron(cloud: Cloud, token: str) -> httpx.Client:
-    return httpx.Client(base_url=f"{cloud.base_url}/network/v2.0/", timeout=30.0,
-                        trust_env=False, headers={"X-Auth-Token": token})
 
 
 def assert_neutron_error(r: httpx.Response, status: int, type_: str | None, *mentions):

@@ -9,14 +9,9 @@ import time
 import httpx
 import pytest
 
-from conftest import Cloud, unique
+from conftest import network_client as neutron, unique
 
 pytestmark = pytest.mark.e2e
-
-
-def neutron(cloud: Cloud, token: str) -> httpx.Client:
-    return httpx.Client(base_url=f"{cloud.base_url}/network/v2.0/", timeout=30.0,
-                        trust_env=False, headers={"X-Auth-Token": token})
 
 
 def err(r: httpx.Response, status: int, type_: str, *mentions) -> None:

@@ -3,17 +3,11 @@ neutron's bulk create (all or nothing), ``routes: null`` on a router update,
 and deleting an external network releases its floating IPs."""
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from conftest import Cloud, unique
+from conftest import network_client as neutron, unique
 
 pytestmark = pytest.mark.e2e
-
-
-def neutron(cloud: Cloud, token: str) -> httpx.Client:
-    return httpx.Client(base_url=f"{cloud.base_url}/network/v2.0/", timeout=30.0,
-                        trust_env=False, headers={"X-Auth-Token": token})
 
 
 @pytest.fixture(scope="module")
