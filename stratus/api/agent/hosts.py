@@ -125,8 +125,9 @@ def _register(req, host: str, body: dict, info: dict, config: dict, advertised: 
             node.stats = body["stats"]
         if body.get("host_ip"):
             node.host_ip = str(body["host_ip"])[:64]
-        if "tunnel_ip" in body and _tunnel_ip(body["tunnel_ip"]) != node.tunnel_ip:
-            node.tunnel_ip = _tunnel_ip(body["tunnel_ip"])
+        tunnel = _tunnel_ip(body["tunnel_ip"]) if "tunnel_ip" in body else node.tunnel_ip
+        if tunnel != node.tunnel_ip:
+            node.tunnel_ip = tunnel
             _endpoint_moved(s, host)
         node.last_seen_up = node.updated_at = utcnow()
         s.flush()
