@@ -93,7 +93,7 @@ class Receiver:
     def run(self, ctrl_sock: socket.socket | None = None, timeout: float = 60.0) -> str:
         """Receive until every block is held ("complete"), the control socket
         is readable ("control") or no valid packet came for ``timeout`` s."""
-        sock, m, counters = self.sock, self.map, self.counters
+        sock = self.sock
         sock.setblocking(False)
         kernel_timestamps(sock)
         # kernel stamps are CLOCK_REALTIME: convert to this monotonic clock (µs)

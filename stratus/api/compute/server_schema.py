@@ -193,7 +193,7 @@ def counts(server: dict) -> tuple[int, int]:
     if lo < 1 or hi < 1:
         raise errors.BadRequest("min_count and max_count must be at least 1.")
     if lo > hi:
-        raise errors.BadRequest(f"min_count must be <= max_count")
+        raise errors.BadRequest("min_count must be <= max_count")
     return lo, hi
 
 
