@@ -11,9 +11,9 @@ exactly once.  Both run inside the caller's transaction (``db.session()``).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import DateTime, Integer, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from stratus.db.models.compute import Allocation, ComputeNode
@@ -48,9 +48,80 @@ def changed(cn) -> dict:
     return dict(sched_version=cn.sched_version + 1, sched_changed_at=utcnow())
 
 
+class Amounts(NamedTuple):
+    """What one instance claims: vCPUs, RAM MB, disk GB, ECUs, bandwidth kbit/s."""
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+    ecu: int = 0
+    bandwidth_kbps: int = 0
+
+
+def amounts_of(instance: Any) -> Amounts:
+    return Amounts(*resources(instance), *demands(instance))
+
+
+_ALLOC = Allocation.__table__.c
+_HELD_ON = select(_ALLOC.compute_node_id).where(_ALLOC.instance_uuid == bindparam("uuid"))
+_RECORD = insert(Allocation.__table__)
+_CLAIM_SQL: dict[tuple[bool, str, bool], Any] = {}
+
+
+def _claim_statement(ecu: bool, bandwidth: str, bump_revision: bool) -> Any:
+    """The conditional UPDATE of one claim shape, built once (bind parameters
+    ``node_id, v, m, d, e, b, limit, b_now``)."""
+    key = (ecu, bandwidth, bump_revision)
+    stmt = _CLAIM_SQL.get(key)
+    if stmt is not None:
+        return stmt
+    cn = ComputeNode.__table__.c
+    v, m, d = bindparam("v", type_=Integer), bindparam("m", type_=Integer), \
+        bindparam("d", type_=Integer)
+    checks = [cn.id == bindparam("node_id", type_=Integer),
+              cn.vcpus_used + v
+              <= (cn.vcpus - cn.reserved_host_cpus) * cn.cpu_allocation_ratio,
+              cn.memory_mb_used + m
+              <= (cn.memory_mb - cn.reserved_host_memory_mb) * cn.ram_allocation_ratio,
+              cn.local_gb_used + d
+              <= (cn.local_gb - cn.reserved_host_disk_mb / 1024.0) * cn.disk_allocation_ratio]
+    values = dict(vcpus_used=cn.vcpus_used + v, memory_mb_used=cn.memory_mb_used + m,
+                  local_gb_used=cn.local_gb_used + d, running_vms=cn.running_vms + 1,
+                  sched_version=cn.sched_version + 1,
+                  sched_changed_at=bindparam("b_now", type_=DateTime))
+    if bump_revision:
+        values["revision"] = cn.revision + 1
+    # A host that advertises no ECUs / bandwidth is not limited by them (the
+    # EcuFilter / BandwidthFilter, when enabled, keep such requests off it).
+    if ecu:
+        e = bindparam("e", type_=Integer)
+        checks.append(or_(cn.ecu == 0, cn.ecu_used + e <= cn.ecu))
+        values["ecu_used"] = cn.ecu_used + e
+    if bandwidth != "none":
+        b = bindparam("b", type_=Integer)
+        if bandwidth == "row":
+            checks.append(or_(cn.bandwidth_mbps == 0,
+                              cn.bandwidth_kbps_used + b <= cn.bandwidth_mbps * 1000))
+        elif bandwidth == "limit":
+            checks.append(cn.bandwidth_kbps_used + b <= bindparam("limit", type_=Integer))
+        values["bandwidth_kbps_used"] = cn.bandwidth_kbps_used + b
+    stmt = _CLAIM_SQL[key] = (
+        update(ComputeNode.__table__).where(*checks).values(**values)
+        .returning(cn.sched_version).execution_options(synchronize_session=False))
+    return stmt
+
+
 def claim(session: Session, node_id: int, instance: Any,
           bandwidth_limit_kbps: int | None = None, bump_revision: bool = False) -> bool:
-    """Take ``instance``'s resources on compute node ``node_id`` if they fit.
+    """Take ``instance``'s resources on compute node ``node_id`` if they fit
+    (see :func:`claim_amounts`)."""
+    return claim_amounts(session, node_id, instance.uuid, amounts_of(instance),
+                         bandwidth_limit_kbps, bump_revision)
+
+
+def claim_amounts(session: Session, node_id: int, instance_uuid: str, amounts: Amounts,
+                  bandwidth_limit_kbps: int | None = None,
+                  bump_revision: bool = False) -> bool:
+    """Take ``amounts`` for ``instance_uuid`` on compute node ``node_id`` if they fit.
 
     vCPU, RAM and disk are checked against the row's own capacity and
     ratios; ECUs against the row's ``ecu``; bandwidth against
@@ -62,51 +133,35 @@ def claim(session: Session, node_id: int, instance: Any,
     no-op returning True; on another node it raises :class:`ClaimError`
     (release first).  ``bump_revision`` also bumps the host's revision in
     the same UPDATE (what placement needs: one statement instead of three).
+    The statements are built once per shape (a claim runs per decision).
     """
-    existing = session.get(Allocation, instance.uuid)
-    if existing is not None:
-        if existing.compute_node_id == node_id:
+    held = session.execute(_HELD_ON, {"uuid": instance_uuid}).scalar()
+    if held is not None:
+        if held == node_id:
             return True
-        raise ClaimError(f"instance {instance.uuid} already claims node "
-                         f"{existing.compute_node_id}")
-    v, m, d = resources(instance)
-    e, b = demands(instance)
-    cn = ComputeNode.__table__.c
-    checks = [cn.id == node_id,
-              cn.vcpus_used + v
-              <= (cn.vcpus - cn.reserved_host_cpus) * cn.cpu_allocation_ratio,
-              cn.memory_mb_used + m
-              <= (cn.memory_mb - cn.reserved_host_memory_mb) * cn.ram_allocation_ratio,
-              cn.local_gb_used + d
-              <= (cn.local_gb - cn.reserved_host_disk_mb / 1024.0) * cn.disk_allocation_ratio]
-    values = dict(vcpus_used=cn.vcpus_used + v, memory_mb_used=cn.memory_mb_used + m,
-                  local_gb_used=cn.local_gb_used + d, running_vms=cn.running_vms + 1,
-                  **changed(cn))
-    if bump_revision:
-        values["revision"] = cn.revision + 1
-    # A host that advertises no ECUs / bandwidth is not limited by them (the
-    # EcuFilter / BandwidthFilter, when enabled, keep such requests off it).
+        raise ClaimError(f"instance {instance_uuid} already claims node {held}")
+    v, m, d, e, b = amounts
+    if not b:
+        mode = "none"
+    elif bandwidth_limit_kbps is None:
+        mode = "row"
+    else:
+        mode = "limit" if bandwidth_limit_kbps > 0 else "unlimited"
+    params = dict(node_id=node_id, v=v, m=m, d=d, b_now=utcnow())
     if e:
-        checks.append(or_(cn.ecu == 0, cn.ecu_used + e <= cn.ecu))
-        values["ecu_used"] = cn.ecu_used + e
+        params["e"] = e
     if b:
-        if bandwidth_limit_kbps is None:
-            checks.append(or_(cn.bandwidth_mbps == 0,
-                              cn.bandwidth_kbps_used + b <= cn.bandwidth_mbps * 1000))
-        elif bandwidth_limit_kbps > 0:
-            checks.append(cn.bandwidth_kbps_used + b <= int(bandwidth_limit_kbps))
-        values["bandwidth_kbps_used"] = cn.bandwidth_kbps_used + b
-    stmt = (update(ComputeNode.__table__).where(*checks).values(**values)
-            .returning(cn.sched_version).execution_options(synchronize_session=False))
-    version = session.execute(stmt).scalar()
+        params["b"] = b
+    if mode == "limit":
+        params["limit"] = int(bandwidth_limit_kbps)
+    version = session.execute(_claim_statement(bool(e), mode, bump_revision), params).scalar()
     if version is None:
         return False
     # the row's change marker after this claim: host_cache applies the claim to
     # its view only if it had the version just before (else it re-reads the row)
     session.info.setdefault(CLAIMED_VERSIONS, {})[node_id] = version
-    session.add(Allocation(instance_uuid=instance.uuid, compute_node_id=node_id,
-                           vcpus=v, memory_mb=m, local_gb=d, ecu=e, bandwidth_kbps=b))
-    session.flush()
+    session.execute(_RECORD, dict(instance_uuid=instance_uuid, compute_node_id=node_id,
+                                  vcpus=v, memory_mb=m, local_gb=d, ecu=e, bandwidth_kbps=b))
     return True
 
 

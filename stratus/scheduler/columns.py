@@ -13,15 +13,23 @@ filters/base.py) and a weigher with ``values(cols, idx, spec)``
 * ``by_aggregates(fn)``: ``fn(host)`` evaluated once per distinct
   (zone, aggregates, aggregate metadata) group, spread over the group's
   rows — exact for anything that depends on those fields only;
-* ``name_rank``: each row's rank in host-name order (the weighing tie-break).
+* ``name_rank``: each row's rank in host-name order (the weighing tie-break);
+* ``partition(name, keyfn)``: the rows grouped by ``keyfn(host)`` (codes and
+  one representative host per group), so a predicate that depends only on
+  that key is evaluated once per group — how filters over arbitrary host
+  attributes (capabilities, JsonFilter variables) take the fast path.
 
 ``set(i, host)`` replaces one row in place (the host cache's incremental
-refresh); ``copy()`` is a cheap snapshot (arrays copied, immutable indexes
-shared) so a decision never sees a half-updated view.  Pure; no I/O.
+refresh, which also moves the row between partitions); ``copy()`` is a
+cheap snapshot (arrays copied, immutable indexes shared) so a decision never
+sees a half-updated view.  Indexes and partitions a snapshot builds are
+handed back to the view it was copied from, so the next snapshot has them
+ready: per decision only the rows that changed cost Python work.  Pure; no I/O.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence
+import json
+from typing import Any, Callable, Hashable, Iterable, Sequence
 
 import numpy as np
 
@@ -38,6 +46,51 @@ BOOL_FIELDS = ("up", "disabled", "forced_down")
 FIELDS = INT_FIELDS + FLOAT_FIELDS + BOOL_FIELDS
 _DTYPES = {**{f: np.int64 for f in INT_FIELDS}, **{f: np.float64 for f in FLOAT_FIELDS},
            **{f: np.bool_ for f in BOOL_FIELDS}}
+MAX_PARTITIONS = 64      # partitions kept up to date per view (the rest are rebuilt)
+
+
+def hashable(value: Any) -> Hashable:
+    """``value`` as a dict key (dicts and lists by their JSON text)."""
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        return ("\0json", json.dumps(value, sort_keys=True, default=str))
+
+
+class Partition:
+    """Rows grouped by a key function: ``codes[i]`` is row i's group, ``reps[g]``
+    a host of group g.  Groups are only ever appended (a snapshot's codes stay
+    valid while its origin moves rows to new groups)."""
+    __slots__ = ("keyfn", "codes", "reps", "index")
+
+    def __init__(self, keyfn: Callable[[Any], Hashable], hosts: Sequence[HostState]):
+        self.keyfn = keyfn
+        self.reps: list[HostState] = []
+        self.index: dict[Hashable, int] = {}
+        self.codes = np.fromiter((self.code(h) for h in hosts), np.int64, len(hosts))
+
+    def code(self, host: HostState) -> int:
+        key = hashable(self.keyfn(host))
+        g = self.index.get(key)
+        if g is None:
+            g = self.index[key] = len(self.reps)
+            self.reps.append(host)
+        return g
+
+    def copy(self) -> "Partition":
+        out = Partition.__new__(Partition)
+        out.keyfn, out.reps, out.index = self.keyfn, self.reps, self.index
+        out.codes = self.codes.copy()
+        return out
+
+    def evaluate(self, predicate: Callable[[HostState], bool]) -> np.ndarray:
+        """``predicate`` of every row, evaluated once per group present."""
+        present = np.unique(self.codes)
+        table = np.zeros(len(self.reps), np.bool_)
+        for g in present.tolist():
+            table[g] = bool(predicate(self.reps[g]))
+        return table[self.codes]
 
 
 def aggregate_key(host: HostState) -> tuple:
@@ -57,8 +110,15 @@ class Columns:
             self._groups = _copy_of._groups
             self._agg_keys = list(_copy_of._agg_keys)
             self._agg_hosts = list(_copy_of._agg_hosts)
+            self._hosts = list(_copy_of._hosts)
+            self._partitions = {k: p.copy() for k, p in _copy_of._partitions.items()}
+            self._origin = _copy_of
             return
         self.n = len(hosts)
+        self._hosts = list(hosts)
+        self._partitions: dict[Hashable, Partition] = {}
+        self._origin: Columns | None = None
+        self._wanted: dict[Hashable, Callable[[Any], Hashable]] = {}
         self.arrays = {f: np.fromiter((getattr(h, f) for h in hosts), _DTYPES[f], self.n)
                        for f in FIELDS}
         self.names = [h.host for h in hosts]
@@ -75,10 +135,35 @@ class Columns:
             raise AttributeError(name) from None
 
     def copy(self) -> "Columns":
+        """A snapshot; first builds here what earlier snapshots asked for, so
+        it is built once, not per decision."""
+        if self._origin is None:
+            self._build_wanted()
         return Columns((), _copy_of=self)
+
+    def _build_wanted(self) -> None:
+        if self._wanted:
+            wanted, self._wanted = self._wanted, {}
+            for name, keyfn in wanted.items():
+                if name == "name_index":
+                    _ = self.name_index
+                elif name == "name_rank":
+                    _ = self.name_rank
+                elif name == "groups":
+                    _ = self.groups
+                elif name not in self._partitions and len(self._partitions) < MAX_PARTITIONS:
+                    self._partitions[name] = Partition(keyfn, self._hosts)
+
+    def _want(self, name: Hashable, keyfn: Any = None) -> None:
+        """Ask the view this snapshot was copied from to keep ``name`` built."""
+        if self._origin is not None:
+            self._origin._wanted[name] = keyfn
 
     def set(self, i: int, host: HostState) -> None:
         """Replace row ``i`` by ``host`` (same position in the host list)."""
+        self._hosts[i] = host
+        for p in self._partitions.values():
+            p.codes[i] = p.code(host)
         for f in FIELDS:
             self.arrays[f][i] = getattr(host, f)
         if host.host != self.names[i]:
@@ -95,12 +180,14 @@ class Columns:
     @property
     def name_index(self) -> dict[str, int]:
         if self._name_index is None:
+            self._want("name_index")
             self._name_index = {name: i for i, name in enumerate(self.names)}
         return self._name_index
 
     @property
     def name_rank(self) -> np.ndarray:
         if self._name_rank is None:
+            self._want("name_rank")
             order = sorted(range(self.n), key=self.names.__getitem__)
             rank = np.empty(self.n, np.int64)
             rank[np.asarray(order, dtype=np.int64)] = np.arange(self.n)
@@ -111,12 +198,22 @@ class Columns:
     def groups(self) -> list[tuple[HostState, np.ndarray]]:
         """(a representative host, its rows) per distinct aggregate key."""
         if self._groups is None:
+            self._want("groups")
             rows: dict[tuple, list[int]] = {}
             for i, key in enumerate(self._agg_keys):
                 rows.setdefault(key, []).append(i)
             self._groups = [(self._agg_hosts[r[0]], np.asarray(r, dtype=np.int64))
                             for r in rows.values()]
         return self._groups
+
+    def partition(self, name: Hashable, keyfn: Callable[[HostState], Any]) -> Partition:
+        """The rows grouped by ``keyfn`` (``name`` identifies the function: the
+        same name must always mean the same function of a host)."""
+        p = self._partitions.get(name)
+        if p is None:
+            p = self._partitions[name] = Partition(keyfn, self._hosts)
+            self._want(name, keyfn)
+        return p
 
     # -- helpers for filters --
     def hosts_mask(self, names: Iterable[str]) -> np.ndarray:

@@ -46,7 +46,7 @@ import weakref
 from types import SimpleNamespace
 from typing import Any, Iterable
 
-from sqlalchemy import case, func, select
+from sqlalchemy import DateTime, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from stratus.db.models.compute import (Aggregate, AggregateHost, AggregateMetadata, ComputeNode,
@@ -77,18 +77,45 @@ def _conf(conf: Any, name: str, default: float) -> float:
 
 # -- reads (all per host set; None: every host) --
 
-def read_aggregates(session: Session, hosts: Iterable[str] | None = None
-                    ) -> dict[str, list[Agg]]:
-    """host -> [(aggregate name, metadata)] for ``hosts`` (None: all)."""
+def _aggregates_statement(by_host: bool) -> Any:
     a, ah, md = Aggregate.__table__.c, AggregateHost.__table__.c, AggregateMetadata.__table__.c
     stmt = (select(ah.host, a.id, a.name, md.key, md.value)
             .join_from(AggregateHost.__table__, Aggregate.__table__, a.id == ah.aggregate_id)
             .outerjoin(AggregateMetadata.__table__, md.aggregate_id == a.id))
-    if hosts is not None:
-        stmt = stmt.where(ah.host.in_(list(hosts)))
+    return stmt.where(ah.host.in_(bindparam("hosts", expanding=True))) if by_host else stmt
+
+
+def _counts_statement(by_host: bool) -> Any:
+    i = Instance.__table__.c
+    where = [i.deleted == 0, i.host.is_not(None)]
+    if by_host:
+        where.append(i.host.in_(bindparam("hosts", expanding=True)))
+    busy = case(((i.vm_state == "building") | i.task_state.in_(IO_TASK_STATES), 1), else_=0)
+    return select(i.host, func.count(), func.sum(busy)).where(*where).group_by(i.host)
+
+
+def _rows_statement(by_id: bool) -> Any:
+    stmt = select(ComputeNode.__table__).order_by(CN.id)
+    return stmt.where(CN.id.in_(bindparam("ids", expanding=True))) if by_id else stmt
+
+
+# Built once: a refresh runs per decision, and building a statement costs
+# more than running it on a primary key.
+_SQL = {"aggs": _aggregates_statement(False), "aggs_of": _aggregates_statement(True),
+        "counts": _counts_statement(False), "counts_of": _counts_statement(True),
+        "rows": _rows_statement(False), "rows_of": _rows_statement(True),
+        "marks": select(CN.id, CN.sched_version).where(
+            CN.sched_changed_at >= bindparam("cutoff", type_=DateTime))}
+
+
+def read_aggregates(session: Session, hosts: Iterable[str] | None = None
+                    ) -> dict[str, list[Agg]]:
+    """host -> [(aggregate name, metadata)] for ``hosts`` (None: all)."""
+    result = (session.execute(_SQL["aggs"]) if hosts is None else
+              session.execute(_SQL["aggs_of"], {"hosts": list(hosts)}))
     aggs: dict[int, Agg] = {}
     members: dict[str, set[int]] = collections.defaultdict(set)
-    for host, agg_id, name, key, value in session.execute(stmt):
+    for host, agg_id, name, key, value in result:
         agg = aggs.setdefault(agg_id, (name, {}))
         if key is not None:
             agg[1][key] = value
@@ -99,14 +126,10 @@ def read_aggregates(session: Session, hosts: Iterable[str] | None = None
 def read_counts(session: Session, hosts: Iterable[str] | None = None
                 ) -> tuple[dict[str, int], dict[str, int]]:
     """(host -> live instances, host -> instances in I/O-heavy states)."""
-    i = Instance.__table__.c
-    where = [i.deleted == 0, i.host.is_not(None)]
-    if hosts is not None:
-        where.append(i.host.in_(list(hosts)))
-    busy = case(((i.vm_state == "building") | i.task_state.in_(IO_TASK_STATES), 1), else_=0)
+    result = (session.execute(_SQL["counts"]) if hosts is None else
+              session.execute(_SQL["counts_of"], {"hosts": list(hosts)}))
     counts, io_ops = {}, {}
-    for host, n, io in session.execute(select(i.host, func.count(), func.sum(busy))
-                                       .where(*where).group_by(i.host)):
+    for host, n, io in result:
         counts[host] = n
         if io:
             io_ops[host] = int(io)
@@ -114,10 +137,9 @@ def read_counts(session: Session, hosts: Iterable[str] | None = None
 
 
 def read_rows(session: Session, ids: Iterable[int] | None = None) -> list[SimpleNamespace]:
-    stmt = select(ComputeNode.__table__).order_by(CN.id)
-    if ids is not None:
-        stmt = stmt.where(CN.id.in_(list(ids)))
-    return [SimpleNamespace(**row._mapping) for row in session.execute(stmt)]
+    result = (session.execute(_SQL["rows"]) if ids is None else
+              session.execute(_SQL["rows_of"], {"ids": list(ids)}))
+    return [SimpleNamespace(**row._mapping) for row in result]
 
 
 class HostCache:
@@ -215,8 +237,7 @@ class HostCache:
     def _changed_rows(self, session: Session, now: dt.datetime) -> None:
         cutoff = self.watermark - dt.timedelta(seconds=MARGIN)
         self.watermark = utcnow()
-        marks = session.execute(select(CN.id, CN.sched_version)
-                                .where(CN.sched_changed_at >= cutoff)).all()
+        marks = session.execute(_SQL["marks"], {"cutoff": cutoff}).all()
         stale = {i for i, v in marks
                  if i not in self.index or self.rows[self.index[i]].sched_version != v}
         stale = sorted(stale | self.dirty)

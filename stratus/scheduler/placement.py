@@ -26,7 +26,7 @@ import logging
 from types import MappingProxyType
 from typing import Any, Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from stratus.db.base import Database
 from stratus.db.models.compute import Instance, InstanceFault, ServerGroup, ServerGroupMember
@@ -89,25 +89,29 @@ def _zone(spec: RequestSpec, host: HostState) -> str:
     return spec.availability_zone if spec.availability_zone in zones else zones[0]
 
 
+_I = Instance.__table__.c
+_TAKE = (update(Instance.__table__)
+         .where(_I.uuid == bindparam("b_uuid"), _I.deleted == 0, _I.task_state == "scheduling")
+         .values(host=bindparam("b_host"), node=bindparam("b_host"),
+                 availability_zone=bindparam("b_az"), task_state="spawning",
+                 updated_at=bindparam("b_now")))
+
+
 def place(db: Database, spec: RequestSpec, host: HostState) -> Outcome:
+    amounts = claims.Amounts(spec.vcpus, spec.memory_mb, spec.disk_gb, spec.ecu,
+                             spec.bandwidth_kbps)     # as claims.amounts_of(the row)
     try:
         with db.session() as s:
-            moved = s.execute(
-                update(Instance).where(Instance.uuid == spec.instance_uuid,
-                                       Instance.deleted == 0,
-                                       Instance.task_state == "scheduling")
-                .values(host=host.host, node=host.host,
-                        availability_zone=_zone(spec, host),
-                        task_state="spawning", updated_at=state_loader.utcnow())
-                .execution_options(synchronize_session=False))
+            moved = s.execute(_TAKE, dict(b_uuid=spec.instance_uuid, b_host=host.host,
+                                          b_az=_zone(spec, host), b_now=state_loader.utcnow()))
             if moved.rowcount != 1:
                 raise _Abort(Outcome.GONE)
             if spec.group_uuid:
                 _check_group(s, spec, host)
-            inst = s.scalar(select(Instance).where(Instance.uuid == spec.instance_uuid))
             # the claim bumps the host's revision too: its agent sees the instance
-            if not claims.claim(s, host.node_id, inst, bump_revision=True,
-                                bandwidth_limit_kbps=host.bandwidth_kbps_limit):
+            if not claims.claim_amounts(s, host.node_id, spec.instance_uuid, amounts,
+                                        bump_revision=True,
+                                        bandwidth_limit_kbps=host.bandwidth_kbps_limit):
                 raise _Abort(Outcome.LOST_RACE)
             bind = optional_hook("stratus.network.ports", "bind_ports")
             if bind is not None:

@@ -3,6 +3,7 @@ slow path's answer exactly: same survivors, weights and order, over random
 host sets and request specs, for every registered filter and weigher."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from types import MappingProxyType
@@ -183,3 +184,43 @@ def test_fast_ranking_equals_slow_ranking(seed):
         fast = pipe.run_fast(hl, hl.columns, sp)
         assert [(h.host, w) for h, w in fast.weighed] == \
             [(h.host, w) for h, w in slow.weighed]
+
+
+CAPABILITY_SPECS = [
+    {"capabilities:hypervisor_type": "QEMU"},
+    {"capabilities:stats:gpu": "1", "capabilities:free_ram_mb": ">= 4096"},
+    {"gpu": "<or> 0 <or> 1", "vcpus_total": ">= 8", "capabilities:nope": "x"},
+    {"hw:cpu_policy": "dedicated"},
+]
+QUERIES = [[">=", "$free_ram_mb", 4096], ["and", ["=", "$hypervisor_type", "KVM"],
+                                           ["<", "$num_instances", 4]],
+           ["=", "$stats.gpu", "1"]]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_partitions_follow_row_updates_across_snapshots(seed):
+    """The host cache's life: snapshots ask for partitions, the origin keeps
+    them up to date through set(), later snapshots get them ready-made; masks
+    always equal host_passes over the current rows."""
+    rng = random.Random(seed)
+    hosts = [random_host(rng, i) for i in range(rng.randrange(1, 30))]
+    cols = Columns(hosts)
+    caps = filters_mod.load(["ComputeCapabilitiesFilter"], Config())[0]
+    jsonf = filters_mod.load(["JsonFilter"], Config())[0]
+    for rnd in range(6):
+        snap = cols.copy()
+        if rnd > 0:
+            assert any(k[0] == "capability" for k in snap._partitions)
+        for extra in CAPABILITY_SPECS:
+            sp = spec(extra_specs=MappingProxyType(extra))
+            m = caps.mask(snap, sp)
+            got = [True] * len(hosts) if m is True else [bool(x) for x in m]
+            assert got == [caps.host_passes(h, sp) for h in hosts]
+        for q in QUERIES:
+            sp = spec(hints=MappingProxyType({"query": json.dumps(q)}))
+            assert [bool(x) for x in jsonf.mask(snap, sp)] == \
+                [jsonf.host_passes(h, sp) for h in hosts]
+        for _ in range(rng.randrange(1, 4)):     # rows change in the origin
+            i = rng.randrange(len(hosts))
+            hosts[i] = dataclasses.replace(random_host(rng, 1000 + rnd), host=hosts[i].host)
+            cols.set(i, hosts[i])

@@ -146,6 +146,17 @@ def evaluate(query: Sequence, host) -> Any:
     return COMMANDS[query[0]](cooked)
 
 
+def variables(query: Sequence) -> set[str]:
+    """The ``$variables`` a (validated) query reads."""
+    out: set[str] = set()
+    for arg in query[1:]:
+        if isinstance(arg, (list, tuple)):
+            out |= variables(arg)
+        elif isinstance(arg, str) and arg.startswith("$"):
+            out.add(arg)
+    return out
+
+
 class JsonFilter(BaseHostFilter):
     name = "JsonFilter"
 
@@ -181,10 +192,18 @@ class JsonFilter(BaseHostFilter):
         return [h for h in hosts if self._passes(query, h)]
 
     def mask(self, cols, spec):
+        """The hosts grouped by the values of the query's variables
+        (``Columns.partition``), the query evaluated once per group."""
         query, error = self._query(spec)
         if error:
             return np.zeros(cols.n, np.bool_)
-        return True if query is None else NotImplemented
+        if query is None:
+            return True
+        names = tuple(sorted(variables(query)))
+        paths = [name[1:].split(".") for name in names]
+        part = cols.partition(("json", names), lambda h, _p=paths: tuple(
+            host_attrs.lookup_path(h, p) for p in _p))
+        return part.evaluate(lambda h: self._passes(query, h))
 
     def reason(self, spec) -> str:
         query, error = self._query(spec)
