@@ -6,12 +6,11 @@ import os
 import socket
 import sys
 
-import uvicorn
-from uvicorn.supervisors import Multiprocess
-
 from stratus.cmd.common import load_config, overrides_of
-from stratus.cmd.prepare import prepare
 from stratus.common import log
+
+# uvicorn, the database and the API stack are imported by run() only: every
+# other command (and ``stratus --help``) starts without them.
 
 
 def register(sub) -> None:
@@ -42,6 +41,10 @@ def listen_socket(host: str, port: int) -> socket.socket:
 
 
 def run(args) -> int:
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from stratus.cmd.prepare import prepare
     conf = load_config(args, args.state_dir, bind_host=args.host, bind_port=args.port)
     log.setup(conf.DEFAULT.debug, conf.DEFAULT.log_file or None)
     workers = args.workers or conf.api.workers

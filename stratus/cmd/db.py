@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from stratus.cmd.common import load_config
-from stratus.db import migrate
 
 
 def register(sub) -> None:
@@ -17,12 +16,14 @@ def register(sub) -> None:
 
 
 def sync(args) -> int:
+    from stratus.db import migrate     # alembic + SQLAlchemy: on call only
     conf = load_config(args, args.state_dir)
     print(f"database at revision {migrate.sync(conf.database_url)}")
     return 0
 
 
 def version(args) -> int:
+    from stratus.db import migrate
     conf = load_config(args, args.state_dir)
     print(migrate.current(conf.database_url) or "empty")
     return 0

@@ -1,8 +1,12 @@
 """``stratus identity rotate-keys|setup-keys``: Fernet key management."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from stratus.cmd.common import load_config
-from stratus.identity.fernet import KeyRepository
+
+if TYPE_CHECKING:
+    from stratus.identity.fernet import KeyRepository
 
 
 def register(sub) -> None:
@@ -16,6 +20,7 @@ def register(sub) -> None:
 
 
 def _repo(args) -> KeyRepository:
+    from stratus.identity.fernet import KeyRepository     # cryptography: on call only
     conf = load_config(args, args.state_dir)
     return KeyRepository(conf.key_repository, conf.fernet_tokens.max_active_keys)
 

@@ -7,12 +7,7 @@ import os
 import sys
 import time
 
-import uvicorn
-
-from stratus.api.app import build_app
-from stratus.api.runtime import Runtime
 from stratus.cmd.common import load_config
-from stratus.cmd.prepare import prepare
 from stratus.common import log
 
 LOG = logging.getLogger(__name__)
@@ -58,6 +53,11 @@ def start_background(conf, runtime, agent: bool = True) -> list:
 
 def run(args) -> int:
     started = time.monotonic()
+    import uvicorn     # the API stack and the database: this command only
+
+    from stratus.api.app import build_app
+    from stratus.api.runtime import Runtime
+    from stratus.cmd.prepare import prepare
     conf = load_config(args, args.state_dir or os.environ.get("STRATUS_STATE_DIR") or ".stratus",
                        bind_host=args.host, bind_port=args.port)
     os.makedirs(conf.state_path, mode=0o700, exist_ok=True)
