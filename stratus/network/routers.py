@@ -33,8 +33,10 @@ def bump(session, *hosts) -> None:
 
 
 # -- placement ------------------------------------------------------------------------
-def pick_host(session, conf) -> str | None:
-    """The up, enabled compute host with the fewest routers (ties: by name);
+def pick_host(session, conf, hints=()) -> str | None:
+    """The up, enabled compute host with the fewest routers (ties: by name),
+    taken from the zones ``hints`` names when one of them has such a host
+    (router_availability_zone, stratus/network/availability_zones.py);
     None if no host is up.  Deterministic for a given database state."""
     from stratus.compute.zones import is_up
     from stratus.db.models.compute import ComputeNode
@@ -42,6 +44,11 @@ def pick_host(session, conf) -> str | None:
              if not n.disabled and is_up(n, conf.compute.service_down_time)]
     if not nodes:
         return None
+    if hints:
+        from stratus.network import availability_zones as az
+        keep = set(az.prefer([n.host for n in nodes],
+                             az.host_zone_map(session, conf, [n.host for n in nodes]), hints))
+        nodes = [n for n in nodes if n.host in keep]
     load = dict(session.execute(select(Router.host, func.count()).where(Router.host.is_not(None))
                                 .group_by(Router.host)).all())
     return min(nodes, key=lambda n: (load.get(n.host, 0), n.host)).host
@@ -67,7 +74,7 @@ def place_unplaced(session, conf) -> int:
                                 .order_by(Router.created_at, Router.id)))
     placed = 0
     for router in todo:
-        host = pick_host(session, conf)
+        host = pick_host(session, conf, router.availability_zone_hints)
         if host is None:
             break
         place(session, router, host)
@@ -104,10 +111,12 @@ def _fips_via(session, router_id: str) -> list[FloatingIP]:
 # -- create / delete --------------------------------------------------------------------
 def create_router(session, conf, *, project_id: str, name: str = "", description: str = "",
                   admin_state_up: bool = True, gateway: dict | None = None,
-                  is_admin: bool = False) -> Router:
+                  is_admin: bool = False, availability_zone_hints=()) -> Router:
+    hints = list(availability_zone_hints)
     router = Router(id=str(uuid.uuid4()), project_id=project_id, name=name,
                     description=description, admin_state_up=admin_state_up, status="ACTIVE",
-                    routes=[], enable_snat=True, host=pick_host(session, conf))
+                    routes=[], enable_snat=True, availability_zone_hints=hints,
+                    host=pick_host(session, conf, hints))
     session.add(router)
     session.flush()
     if gateway:

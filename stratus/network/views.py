@@ -18,13 +18,15 @@ def bridge_name(network_id: str) -> str:
 
 
 def network_dict(net: m.Network, subnet_ids: list[str], admin: bool,
-                 port_security: bool = True) -> dict:
+                 port_security: bool = True, zones: list[str] = ()) -> dict:
+    """``zones``: where the network is realised (availability_zones.network_zones)."""
     d = {"id": net.id, "name": net.name, "description": net.description or "",
          "project_id": net.project_id, "tenant_id": net.project_id,
          "admin_state_up": net.admin_state_up, "shared": net.shared,
          "router:external": net.external, "mtu": net.mtu, "status": net.status,
-         "subnets": sorted(subnet_ids), "availability_zone_hints": [],
-         "availability_zones": [], "port_security_enabled": port_security,
+         "subnets": sorted(subnet_ids),
+         "availability_zone_hints": list(net.availability_zone_hints or []),
+         "availability_zones": list(zones), "port_security_enabled": port_security,
          "ipv4_address_scope": None, "ipv6_address_scope": None,
          "revision_number": net.revision_number,
          "created_at": ts(net.created_at), "updated_at": ts(net.updated_at)}

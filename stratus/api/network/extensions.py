@@ -60,6 +60,16 @@ EXTENSIONS += [  # QoS (stratus/api/network/qos.py)
      "Expose details about QoS rule types supported by loaded backend drivers"),
 ]
 
+EXTENSIONS += [  # availability zones (stratus/api/network/availability_zones.py)
+    ("availability_zone", "Availability Zone", "The availability zone extension."),
+    ("availability_zone_filter", "Availability Zone Filter Extension",
+     "Add filter parameters to AvailabilityZone resource"),
+    ("network_availability_zone", "Network Availability Zone",
+     "Availability zone support for network."),
+    ("router_availability_zone", "Router Availability Zone",
+     "Availability zone support for router."),
+]
+
 
 def _doc(alias, name, description):
     return {"alias": alias, "name": name, "description": description, "updated": UPDATED,

@@ -8,6 +8,7 @@ from stratus.api.network import quotas
 from stratus.api.routing import RouteTable
 from stratus.db.models import network as m
 from stratus.db.models.router import FloatingIP
+from stratus.network import availability_zones as az
 from stratus.network import exceptions as exc
 from stratus.network import floating_ips as fip_lib
 from stratus.network import qos
@@ -47,7 +48,8 @@ def subnet_ids(s, network_ids) -> dict[str, list[str]]:
 def render(req, s, net):
     return qos.decorate(s, "network", [views.network_dict(
         net, subnet_ids(s, [net.id])[net.id], req.ctx.is_admin,
-        port_security.network_port_security(s, net.id))])[0]
+        port_security.network_port_security(s, net.id),
+        az.network_zones(s, req.conf, [net.id])[net.id])])[0]
 
 
 def visible(req, s, network_id) -> m.Network:
@@ -64,9 +66,9 @@ def create_network(req):
     req.authorize("create_network", {"project_id": req.ctx.project_id})
     project = c.owner(req, ref)
     secure = ref.pop("port_security_enabled", True)   # the default of its ports
-    if ref.pop("availability_zone_hints", []):
-        raise exc.InvalidInput("availability zone hints are not supported on networks.")
+    hints = az.check_hints(ref.pop("availability_zone_hints", []))
     with req.db.session() as s:
+        az.validate(s, req.conf, hints, "network")
         quotas.check(s, req.conf, "network", project)
         net = nets.create_network(
             s, req.conf, project_id=project, name=ref.get("name", ""),
@@ -76,6 +78,7 @@ def create_network(req):
             network_type=ref.get("provider:network_type"),
             physical_network=ref.get("provider:physical_network"),
             segmentation_id=ref.get("provider:segmentation_id"))
+        net.availability_zone_hints = hints   # network_availability_zone
         if not secure:
             port_security.set_network_port_security(s, net.id, False)
         policy = ref["qos_policy_id"] if "qos_policy_id" in ref else \
@@ -93,9 +96,10 @@ def list_networks(req):
 
         def render_all(rows):
             subs = subnet_ids(s, [n.id for n in rows])
+            zones = az.network_zones(s, req.conf, [n.id for n in rows])
             return qos.decorate(s, "network", [
                 views.network_dict(n, subs[n.id], req.ctx.is_admin,
-                                   port_security.network_port_security(s, n.id))
+                                   port_security.network_port_security(s, n.id), zones[n.id])
                 for n in rows])
         return c.listing(req, s, stmt, m.Network, "networks", ATTRS, render_all)
 

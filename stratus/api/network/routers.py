@@ -13,6 +13,7 @@ from stratus.api.routing import RouteTable
 from stratus.common import errors
 from stratus.db.models import network as m
 from stratus.db.models.router import Router
+from stratus.network import availability_zones as az
 from stratus.network import exceptions as exc
 from stratus.network import l3_errors as l3
 from stratus.network import l3_views
@@ -28,6 +29,7 @@ ATTRS = {
     "external_gateway_info": A(None, "any", nullable=True),
     "routes": A(None, "list", post=False, nullable=True),   # None: no routes (neutron)
     "revision_number": A("revision_number", "int", post=False, put=False),
+    "availability_zone_hints": A(None, "list", put=False),   # router_availability_zone
 }
 OWNER = "rule:admin_or_owner"
 L3_POLICY_DEFAULTS = {
@@ -46,13 +48,16 @@ def visible(req, s, router_id) -> Router:
     return c.get_visible(s, Router, router_id, visible_clause(req), l3.RouterNotFound)
 
 
-def render_all(s, rows) -> list[dict]:
+def render_all(s, rows, conf) -> list[dict]:
     gw_ids = [r.gw_port_id for r in rows if r.gw_port_id]
     allocs = port_lib.allocations(s, gw_ids)
     nets = dict(s.execute(select(m.Port.id, m.Port.network_id)
                           .where(m.Port.id.in_(gw_ids))).all()) if gw_ids else {}
-    return [l3_views.router_dict(r, l3_views.gateway_info(r, allocs.get(r.gw_port_id),
-                                                          nets.get(r.gw_port_id)))
+    zones = az.router_zones(s, conf, rows)
+    return [{**l3_views.router_dict(r, l3_views.gateway_info(r, allocs.get(r.gw_port_id),
+                                                             nets.get(r.gw_port_id))),
+             "availability_zone_hints": list(r.availability_zone_hints or []),
+             "availability_zones": zones[r.id]}
             for r in rows]
 
 
@@ -69,29 +74,31 @@ def create_router(req):
     ref = c.body(req, "router", ATTRS, "post")
     project = c.owner(req, ref)
     req.authorize("create_router", {"project_id": project})
+    hints = az.check_hints(ref.get("availability_zone_hints", []))
     with req.db.session() as s:
+        az.validate(s, req.conf, hints, "router")
         quotas.check(s, req.conf, "router", project)
         router = lib.create_router(
             s, req.conf, project_id=project, name=ref.get("name", ""),
             description=ref.get("description", ""),
             admin_state_up=ref.get("admin_state_up", True),
             gateway=_gateway(req, s, ref.get("external_gateway_info")),
-            is_admin=req.ctx.is_admin)
-        return 201, {"router": render_all(s, [router])[0]}
+            is_admin=req.ctx.is_admin, availability_zone_hints=hints)
+        return 201, {"router": render_all(s, [router], req.conf)[0]}
 
 
 @routes.get("/v2.0/routers")
 def list_routers(req):
     with req.db.session() as s:
         return c.listing(req, s, select(Router).where(visible_clause(req)), Router, "routers",
-                         ATTRS, lambda rows: render_all(s, rows))
+                         ATTRS, lambda rows: render_all(s, rows, req.conf))
 
 
 @routes.get("/v2.0/routers/{router_id}")
 def show_router(req):
     with req.db.session() as s:
         router = visible(req, s, req.path_params["router_id"])
-        return {"router": c.only_fields(req, render_all(s, [router])[0])}
+        return {"router": c.only_fields(req, render_all(s, [router], req.conf)[0])}
 
 
 @routes.put("/v2.0/routers/{router_id}")
@@ -111,7 +118,7 @@ def update_router(req):
         router.revision_number += 1
         s.flush()
         lib.bump(s, router.host)
-        return {"router": render_all(s, [router])[0]}
+        return {"router": render_all(s, [router], req.conf)[0]}
 
 
 @routes.delete("/v2.0/routers/{router_id}")
@@ -190,7 +197,7 @@ def _change_routes(req, add: bool):
         new = current + [r for r in checked if r not in current] if add else \
             [r for r in current if r not in checked]
         lib.set_routes(s, router, new)
-        return {"router": render_all(s, [router])[0]}
+        return {"router": render_all(s, [router], req.conf)[0]}
 
 
 @routes.put("/v2.0/routers/{router_id}/add_extraroutes")

@@ -39,6 +39,10 @@ class Network(Base):
     revision_number: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    # network_availability_zone: the zones asked for at creation (never updated);
+    # stratus/network/availability_zones.py.  Revision 0004.
+    availability_zone_hints: Mapped[list] = mapped_column(JSON, default=list,
+                                                          server_default="[]")
 
 
 class Subnet(Base):

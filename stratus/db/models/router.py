@@ -35,6 +35,9 @@ class Router(Base):
     routes: Mapped[list] = mapped_column(JSON, default=list)  # [{"destination","nexthop"}]
     # The host whose agent runs the router's namespace (None: no host up yet).
     host: Mapped[str | None] = mapped_column(String(255), index=True)
+    # router_availability_zone: zones preferred when placing it (never updated).
+    availability_zone_hints: Mapped[list] = mapped_column(JSON, default=list,
+                                                          server_default="[]")
     revision_number: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
