@@ -48,7 +48,11 @@ def _split(target: str) -> tuple[str, str]:
 
 
 def _endpoint(args):
-    import openstack.config
+    from stratus.cmd import osauth   # light login: no SDK import (~200 ms of start-up)
+    ep = osauth.endpoint(args.os_cloud, args.os_region_name, args.os_interface, args.endpoint)
+    if ep is not None:
+        return ep
+    import openstack.config          # settings the light path does not handle
     from stratus.transfer.client import Endpoint, endpoint_from_session
     region = openstack.config.OpenStackConfig().get_one(cloud=args.os_cloud,
                                                          region_name=args.os_region_name)
