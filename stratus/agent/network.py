@@ -21,7 +21,10 @@ class HostNetwork:
     def __init__(self, host: str, state_dir: str, enabled: bool = True,
                  lease_seconds: int = 86400, external_namespace: bool = True,
                  vxlan_port: int = 4789, arp_responder: bool = True,
-                 metadata_socket: str | None = None):
+                 metadata_socket: str | None = None,
+                 physical_interface_mappings: list[str] | None = None):
+        from stratus.dataplane.vlan_plan import parse_mappings   # a bad option fails here
+        self.physical_interface_mappings = parse_mappings(physical_interface_mappings or [])
         self.external_namespace = external_namespace   # [network] external_namespace
         self.vxlan_port, self.arp_responder = vxlan_port, arp_responder   # [vxlan]
         self.host = host
@@ -42,7 +45,8 @@ class HostNetwork:
             sync_host(self.namespace, network_state, self.state_dir,
                       lease_seconds=self.lease_seconds,
                       external_namespace=self.external_namespace,
-                      vxlan_port=self.vxlan_port, arp_responder=self.arp_responder)
+                      vxlan_port=self.vxlan_port, arp_responder=self.arp_responder,
+                      physical_interface_mappings=self.physical_interface_mappings)
         finally:   # the DHCP namespaces that exist get their metadata listener
             if self.metadata_proxy is not None:
                 self.metadata_proxy.sync(network_state)

@@ -94,7 +94,9 @@ class Agent:
                                 external_namespace=conf.network.external_namespace,
                                 vxlan_port=conf.vxlan.udp_dstport,
                                 arp_responder=conf.vxlan.arp_responder,
-                                metadata_socket=_metadata_socket(conf)),
+                                metadata_socket=_metadata_socket(conf),
+                                physical_interface_mappings=(
+                                    conf.linux_bridge.physical_interface_mappings)),
             seqs=SeqStore(os.path.join(state_dir, "action_seq.json")),
             running_deleted_instance_action=conf.compute.running_deleted_instance_action,
             resume_guests_state_on_host_boot=conf.compute.resume_guests_state_on_host_boot,

@@ -39,6 +39,9 @@ def register(sub) -> None:
                    help="base URL of the cloud (default [api] public_endpoint)")
     p.add_argument("--tunnel-ip", default=None,
                    help="this host's VXLAN endpoint (overrides [vxlan] local_ip)")
+    p.add_argument("--physical-interface-mappings", default=None,
+                   help="physnet:interface,... of this host (overrides [linux_bridge] "
+                        "physical_interface_mappings)")
     p.add_argument("--teardown", action="store_true", help=TEARDOWN_HELP)
     p.set_defaults(func=run)
 
@@ -54,8 +57,13 @@ def loopback_endpoint(conf) -> str:
 def run(args) -> int:
     from stratus.agent.service import Agent
     tunnel = getattr(args, "tunnel_ip", None)
+    mappings = getattr(args, "physical_interface_mappings", None)
+    extra = {"vxlan": {"local_ip": tunnel}} if tunnel else {}
+    if mappings is not None:
+        extra["linux_bridge"] = {"physical_interface_mappings":
+                                 [m.strip() for m in mappings.split(",") if m.strip()]}
     conf = load_config(args, args.state_dir or os.environ.get("STRATUS_STATE_DIR"),
-                       extra={"vxlan": {"local_ip": tunnel}} if tunnel else None)
+                       extra=extra or None)
     if getattr(args, "teardown", False):
         return teardown(conf, args.host)
     log.setup(conf.DEFAULT.debug, conf.DEFAULT.log_file or None)

@@ -340,6 +340,15 @@ OPTIONS: dict[str, list[Opt]] = {
         Opt("arp_responder", "bool", True,
             "Answer ARP for remote ports locally from neighbour entries (VXLAN proxy)."),
     ],
+    "linux_bridge": [
+        Opt("physical_interface_mappings", "list", [],
+            "This host's interface for each physical network, `physnet:interface` (as "
+            "the Linux bridge agent's option, e.g. `physnet1:eth1`). A VLAN network of "
+            "physnet gets the subinterface `<interface>.<vlan id>` on its bridge. The "
+            "interface must be in the host's namespace shost-<host> (`stratus lab` puts "
+            "`ph0` there); a physnet with no mapping keeps its VLAN networks local to the "
+            "host."),
+    ],
     "network": [
         Opt("default_dns_servers", "list", [], "DNS servers of the demo project's `private` subnet created at first start."),
         Opt("global_physnet_mtu", "int", 1500, "MTU of the underlying physical network."),
@@ -347,11 +356,18 @@ OPTIONS: dict[str, list[Opt]] = {
         Opt("private_cidr", "str", "10.0.0.0/26",
             "CIDR of the demo project's `private` subnet created at first start."),
         Opt("tenant_network_type", "str", "vxlan",
-            "Type of the networks projects create (`vxlan` or `flat`)."),
+            "Type of the networks projects create (`vxlan`, `vlan` or `flat`)."),
         Opt("vni_ranges", "str", "1:16000",
             "VXLAN segmentation ids handed to tenant networks, `first:last`."),
         Opt("flat_networks", "list", ["*"],
             "Physical networks flat provider networks may use (`*`: any)."),
+        Opt("network_vlan_ranges", "list", ["physnet1"],
+            "Physical networks VLAN networks may use, as ML2's [ml2_type_vlan] option: "
+            "`physnet:first:last` makes VLAN ids first..last of physnet available to "
+            "tenant networks (lowest free first; a physnet may be listed with several "
+            "ranges), a bare `physnet` allows admin-made provider networks only, with any "
+            "VLAN id 1-4094. Hosts reach a physnet through [linux_bridge] "
+            "physical_interface_mappings."),
         Opt("create_public_network", "bool", True,
             "`stratus up` creates the external network `public` and the demo project's "
             "router `router1` from `private` to it (as DevStack does)."),

@@ -64,11 +64,13 @@ def plan(state: dict, observed: Observed, namespace_of) -> list[Action]:
                 if b.startswith(BRIDGE_PREFIX)]
     actions += [Action("ensure_network", nid, {"network": nets[nid]}) for nid in sorted(nets)]
     remote = (state.get("tunnels") or {}).get("networks") or {}
+    vlan_remote = state.get("vlan_ports") or {}     # other hosts' ports of VLAN networks
     for nid in sorted(serving):
+        elsewhere = (remote.get(nid) or {}).get("remote_ports", []) + vlan_remote.get(nid, [])
         served = [p for p in ports if p["network_id"] == nid] + [
             {"id": "remote-" + r["mac"], "network_id": nid, "mac_address": r["mac"],
              "device_owner": "", "fixed_ips": r["fixed_ips"]}
-            for r in (remote.get(nid) or {}).get("remote_ports", []) if r.get("fixed_ips")]
+            for r in elsewhere if r.get("fixed_ips")]
         actions.append(Action("ensure_dhcp", nid, {"network": nets[nid],
                                                    "subnet": serving[nid],
                                                    "dhcp_port": dhcp[nid], "ports": served}))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 
-from stratus.dataplane import bridge, dnsmasq, netns, vxlan
+from stratus.dataplane import bridge, dnsmasq, netns, vlan, vxlan
 from stratus.dataplane.ip import ip, links
 from stratus.dataplane.plan import Action, Observed, plan
 
@@ -55,8 +55,11 @@ def apply(host_ns: str, action: Action, state_dir: str, lease_seconds: int) -> N
 
 def sync_host(host_ns: str, state: dict, state_dir: str,
               lease_seconds: int = 86400, vxlan_port: int = 4789,
-              arp_responder: bool = True, external_namespace: bool = True) -> list[Action]:
-    """Make ``host_ns`` match ``state``; returns the plan it applied.  One
+              arp_responder: bool = True, external_namespace: bool = True,
+              physical_interface_mappings: dict | list | None = None) -> list[Action]:
+    """Make ``host_ns`` match ``state``; returns the plan it applied.
+    ``physical_interface_mappings`` (physnet -> interface in ``host_ns``)
+    wires VLAN networks to their physical network (stratus/dataplane/vlan.py).  One
     failing action (say, a dnsmasq that will not start) does not stop the
     others: all are tried, then SyncError names the failures."""
     netns.ensure(host_ns)
@@ -73,6 +76,10 @@ def sync_host(host_ns: str, state: dict, state_dir: str,
         vxlan.sync(host_ns, state, udp_port=vxlan_port, arp_responder=arp_responder)
     except Exception as exc:  # noqa: BLE001 - reported below, retried next sync
         failures.append((Action("sync_vxlan", host_ns), exc))
+    try:   # after the bridges exist: the VLAN subinterfaces are their ports
+        vlan.sync(host_ns, state, physical_interface_mappings)
+    except Exception as exc:  # noqa: BLE001 - reported below, retried next sync
+        failures.append((Action("sync_vlan", host_ns), exc))
     from stratus.dataplane.router import sync_routers   # L3: after the bridges exist
     _, router_failures = sync_routers(host_ns, state.get("routers") or [], state_dir,
                                       external=external_namespace)

@@ -1,4 +1,5 @@
-"""Build and remove a lab's namespaces and underlay (side effects of plan.py).
+"""Build and remove a lab's namespaces, underlay and provider fabric (side
+effects of plan.py).
 
 ``ensure`` is level-triggered: it reads what exists and adds only what is
 missing, so ``stratus lab up`` twice is harmless and never disturbs hosts
@@ -9,7 +10,35 @@ from __future__ import annotations
 
 from stratus.dataplane import netns
 from stratus.dataplane.ip import addresses, ip, links
-from stratus.lab.plan import Lab, LabHost
+from stratus.lab.plan import PROVIDER_INTERFACE, Lab, LabHost
+
+
+def _ensure_veth(lab: Lab, h: LabHost, fabric_end: str, host_end: str, bridge: str) -> None:
+    """The veth ``fabric_end`` (port of ``bridge``) <-> ``host_end`` (in the
+    host namespace), both up; a stale fabric end whose peer is gone is re-made."""
+    if host_end not in links(h.namespace):
+        if fabric_end in links(lab.fabric_namespace):
+            ip(lab.fabric_namespace, "link", "del", fabric_end)
+        ip(lab.fabric_namespace, "link", "add", fabric_end, "type", "veth", "peer",
+           "name", host_end, "netns", h.namespace)
+    fab = links(lab.fabric_namespace)
+    if fab[fabric_end].get("master") != bridge:
+        ip(lab.fabric_namespace, "link", "set", fabric_end, "master", bridge)
+    if not fab[fabric_end]["up"]:
+        ip(lab.fabric_namespace, "link", "set", fabric_end, "up")
+    if not links(h.namespace)[host_end]["up"]:
+        ip(h.namespace, "link", "set", host_end, "up")
+
+
+def _ensure_bridge(ns: str, name: str) -> None:
+    """A plain bridge (VLAN filtering stays off, its default: tagged frames
+    are forwarded like any other), up."""
+    have = links(ns)
+    if name not in have:
+        ip(ns, "link", "add", name, "type", "bridge")
+        have = links(ns)
+    if not have[name]["up"]:
+        ip(ns, "link", "set", name, "up")
 
 
 def _ensure_host(lab: Lab, h: LabHost) -> None:
@@ -34,6 +63,8 @@ def _ensure_host(lab: Lab, h: LabHost) -> None:
         ip(h.namespace, "link", "set", "ul0", "up")
     if not have.get("lo", {}).get("up"):
         ip(h.namespace, "link", "set", "lo", "up")
+    if h.provider_port:     # physnet1: VLAN networks' tagged frames between hosts
+        _ensure_veth(lab, h, h.provider_port, PROVIDER_INTERFACE, lab.provider_bridge)
 
 
 def ensure(lab: Lab) -> None:
@@ -44,6 +75,7 @@ def ensure(lab: Lab) -> None:
         fab = links(lab.fabric_namespace)
     if not fab[lab.fabric_bridge]["up"]:
         ip(lab.fabric_namespace, "link", "set", lab.fabric_bridge, "up")
+    _ensure_bridge(lab.fabric_namespace, lab.provider_bridge)
     for h in lab.hosts:
         _ensure_host(lab, h)
 

@@ -6,13 +6,18 @@ namespace ``shost-<host>`` (the name every agent uses for its host) with an
 underlay interface ``ul0`` holding a fixed address of ``underlay_cidr``
 (hosts get .11, .12, ...); the other end of each underlay veth is a port of
 the fabric bridge ``fab0`` in the fabric namespace.  VXLAN tunnels run
-between the ``ul0`` addresses.  Names fit the kernel's 15 characters."""
+between the ``ul0`` addresses.  Each host also has a provider interface
+``ph0`` (physical network ``physnet1``), the other end a port of the
+provider bridge ``phys0`` in the fabric namespace: a plain bridge (no VLAN
+filtering) that carries the 802.1Q-tagged frames of VLAN networks between
+hosts as a trunk switch would.  Names fit the kernel's 15 characters."""
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
 
 FIRST_HOST_OFFSET = 11
+PROVIDER_PHYSNET, PROVIDER_INTERFACE = "physnet1", "ph0"   # each host's agent maps them
 MAX_HOSTS = 200
 
 
@@ -28,6 +33,7 @@ class LabHost:
     underlay_ip: str        # its VXLAN endpoint
     prefixlen: int
     fabric_port: str        # the veth end on the fabric bridge
+    provider_port: str = ""  # the veth end on the provider bridge (host side: ph0)
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,12 @@ class Lab:
     fabric_namespace: str
     fabric_bridge: str
     hosts: tuple[LabHost, ...]
+    provider_bridge: str = "phys0"
+
+
+def physical_interface_mappings() -> list[str]:
+    """``[linux_bridge] physical_interface_mappings`` of every lab host's agent."""
+    return [f"{PROVIDER_PHYSNET}:{PROVIDER_INTERFACE}"]
 
 
 def host_namespace(host: str) -> str:
@@ -60,6 +72,7 @@ def plan(n: int, prefix: str = "lab", underlay_cidr: str = "10.250.0.0/24") -> L
         host = f"{prefix}{i}"
         hosts.append(LabHost(index=i, host=host, namespace=host_namespace(host),
                              underlay_ip=str(net.network_address + FIRST_HOST_OFFSET + i - 1),
-                             prefixlen=net.prefixlen, fabric_port=f"ul-{prefix}{i}"[:15]))
+                             prefixlen=net.prefixlen, fabric_port=f"ul-{prefix}{i}"[:15],
+                             provider_port=f"ph-{prefix}{i}"[:15]))
     return Lab(prefix=prefix, fabric_namespace=f"sfab-{prefix}"[:15], fabric_bridge="fab0",
                hosts=tuple(hosts))

@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict
 
 from stratus.lab import fabric
-from stratus.lab.plan import Lab, LabHost, plan
+from stratus.lab.plan import Lab, LabHost, physical_interface_mappings, plan
 
 
 def lab_dir(state_path: str) -> str:
@@ -60,7 +60,8 @@ def agent_argv(state_path: str, h: LabHost, config: str | None = None,
     if config:
         argv += ["--config", config]
     argv += ["agent", "--host", h.host, "--state-dir", state_path, "--tunnel-ip",
-             h.underlay_ip]
+             h.underlay_ip, "--physical-interface-mappings",
+             ",".join(physical_interface_mappings())]
     if endpoint:
         argv += ["--endpoint", endpoint]
     return argv

@@ -3,9 +3,10 @@
 Tenant networks get ``[network] tenant_network_type`` (VXLAN by default) with
 the lowest free VNI of ``vni_ranges``; the UNIQUE(network_type,
 segmentation_id) constraint makes concurrent allocations safe (a VNI lost to a
-concurrent create is re-picked, a requested one is a 409).  Issue 3's data
-plane renders every network as a per-host bridge; VXLAN tunnels come later and
-read the same columns."""
+concurrent create is re-picked, a requested one is a 409).  VLAN segments
+(provider and tenant) are validated and allocated as ML2's type_vlan does
+(stratus/network/vlan.py).  The data plane renders every network as a
+per-host bridge; VXLAN tunnels and VLAN subinterfaces read the same columns."""
 from __future__ import annotations
 
 import uuid
@@ -15,8 +16,9 @@ from sqlalchemy.exc import IntegrityError
 
 from stratus.db.models import network as m
 from stratus.network import exceptions as exc
+from stratus.network import vlan
 
-NETWORK_TYPES = ("flat", "vxlan")
+NETWORK_TYPES = ("flat", "vlan", "vxlan")
 VXLAN_OVERHEAD = 50
 DHCP_OWNER = "network:dhcp"
 VNI_RETRIES = 5   # attempts to allocate a VNI under concurrent creates
@@ -80,6 +82,10 @@ def _segment(session, conf, network_type, physical_network, segmentation_id):
             raise exc.errors.Conflict(f"Unable to create the flat network. Physical network "
                                       f"{physical_network} is in use.")
         return network_type, physical_network, None
+    if network_type == "vlan":
+        physical_network, segmentation_id = vlan.segment(session, conf, physical_network,
+                                                         segmentation_id)
+        return network_type, physical_network, segmentation_id
     if physical_network is not None:
         raise exc.InvalidInput("physical_network must not be set for a vxlan network.")
     if segmentation_id is None:
@@ -113,7 +119,7 @@ def create_network(session, conf, *, project_id: str, name: str = "", descriptio
                                   "is in use.")
     # a VNI we picked ourselves that a concurrent request took meanwhile: pick
     # the next free one (a requested segment in use stays a 409)
-    picked = segmentation_id is None and ntype == "vxlan"
+    picked = segmentation_id is None and ntype in ("vxlan", "vlan")
     for attempt in range(VNI_RETRIES):
         try:
             with session.begin_nested():
@@ -128,7 +134,12 @@ def create_network(session, conf, *, project_id: str, name: str = "", descriptio
                             description=description, admin_state_up=admin_state_up,
                             shared=shared, external=external, mtu=mtu, status="ACTIVE",
                             network_type=ntype, physical_network=physnet,
-                            segmentation_id=_free_vni(session, conf))
+                            segmentation_id=None)
+            if ntype == "vlan":   # the next free (physnet, id) of the ranges
+                net.physical_network, net.segmentation_id = vlan.segment(
+                    session, conf, physical_network if network_type else None, None)
+            else:
+                net.segmentation_id = _free_vni(session, conf)
     raise AssertionError("unreachable")
 
 

@@ -217,11 +217,13 @@ def host_network_state(session, host: str) -> dict:
     ports = [p for p in ports if p.device_owner not in ROUTER_OWNERS]
     from stratus.network.sg_state import firewall_state
     from stratus.network import qos   # per port: effective QoS rules, flavor vif quotas
+    from stratus.network import vlan
     qos_rules, vif_quota = qos.effective_rules(session, ports), qos.vif_quotas(session, ports)
     return {
         "firewall": firewall_state(session, ports),   # stratus/dataplane/firewall.py
         "routers": host_routers(session, host),
         "tunnels": l2pop.tunnel_state(session, host, nets),
+        "vlan_ports": vlan.remote_ports(session, host, nets),   # DHCP of VLAN networks
         "networks": [{"id": n.id, "name": n.name, "mtu": n.mtu, "network_type": n.network_type,
                       "physical_network": n.physical_network,
                       "segmentation_id": n.segmentation_id, "admin_state_up": n.admin_state_up,
