@@ -74,6 +74,17 @@ class Cloud:
         except OSError:
             return ""
 
+    def errors(self, n: int = 40) -> str:
+        """The last ``n`` lines of stratus.log from its last ERROR on (the
+        traceback of a failed request or transfer session), or ''."""
+        try:
+            with open(os.path.join(self.state_dir, "stratus.log")) as f:
+                lines = f.read().splitlines()
+        except OSError:
+            return ""
+        last = max((i for i, ln in enumerate(lines) if " ERROR " in ln), default=None)
+        return "" if last is None else "\n".join(lines[last:last + n])
+
     def stop(self) -> None:
         proc, self.proc = self.proc, None
         if proc is not None and proc.poll() is None:

@@ -186,6 +186,10 @@ def main(argv=None) -> int:
                             size = resize        # too short to mean anything: resize, rerun
                         if not r.get("ok") and r.get("error"):
                             print(f"  ({method}: {r['error']})", flush=True)
+                            logged = cloud.errors()
+                            if logged:
+                                print("  server log:\n    " + logged.replace("\n", "\n    "),
+                                      flush=True)
                     figs = report.figures(raw, rate)
                     for method in methods:
                         print(report.table_row(method, raw[method], figs.get(method)), flush=True)

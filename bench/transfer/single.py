@@ -57,10 +57,18 @@ def serve(root: str, host: str, profile: str | None) -> None:
     threading.Event().wait(0.2)
 
 
-def put(path: str, host: str, profile: str | None, trace_path: str, target: float) -> None:
+def put(path: str, host: str, profile: str | None, trace_path: str, target: float,
+        cc: str = "") -> None:
     import cProfile
 
-    from stratus.transfer import client
+    from stratus.transfer import client, congestion
+    if cc:      # --cc ki=1,kd=0.05: the client's controller with other parameters
+        params = {k: float(v) for k, v in (kv.split("=") for kv in cc.split(","))}
+        init = congestion.DelayController.__init__
+
+        def patched(self, *args, **kw):
+            init(self, *args, **{**kw, **params})
+        congestion.DelayController.__init__ = patched
     ep = client.Endpoint(host, PORT, "bench")
     trace: list = []
     prof = cProfile.Profile() if profile else None
@@ -111,6 +119,8 @@ def main(argv=None) -> int:
     ap.add_argument("--target-ms", type=float, default=25.0, help="the controller's target delay")
     ap.add_argument("--keep-trace", default="/tmp/stratus-transfer-trace.json",
                     help="where the raw per-report trace is written (default: %(default)s)")
+    ap.add_argument("--cc", default="", help="controller parameters of the sender, e.g. "
+                    "kd=0.05,floor=0.8 (keyword arguments of congestion.DelayController)")
     ap.add_argument("--role", choices=["serve", "put"], help=argparse.SUPPRESS)
     ap.add_argument("--root", help=argparse.SUPPRESS)
     ap.add_argument("--prof", help=argparse.SUPPRESS)
@@ -122,7 +132,7 @@ def main(argv=None) -> int:
         serve(a.root, SERVER_IP, a.prof)
         return 0
     if a.role == "put":
-        put(a.file, SERVER_IP, a.prof, a.trace, a.target_ms)
+        put(a.file, SERVER_IP, a.prof, a.trace, a.target_ms, a.cc)
         return 0
     mtu = a.mtu or (9000 if a.rate >= 1000 else 1500)
     root = tempfile.mkdtemp(prefix="xfer-single-")
@@ -145,7 +155,7 @@ def main(argv=None) -> int:
                 t0 = time.monotonic()
                 cp = subprocess.run(link.client_cmd(
                     me + ["--role", "put", "--file", src, "--trace", trace_path,
-                          "--target-ms", str(a.target_ms)]
+                          "--target-ms", str(a.target_ms)] + (["--cc", a.cc] if a.cc else [])
                     + (["--prof", cprof] if cprof else [])),
                     capture_output=True, text=True, env=env, cwd=REPO, timeout=900)
                 wall = time.monotonic() - t0
@@ -173,6 +183,7 @@ def main(argv=None) -> int:
                 if len(udp) == 2:
                     print(f"{side} UDP:", dict(zip(udp[0], udp[1])))
             print("server counters:", r["server"])
+            print("phases (s since the control connection):", r.get("phases"))
             print("sender: blocked sends", r.get("send_blocked"), "NACKs ignored (retransmission "
                   "in flight)", r.get("nacks_ignored"), "pacing credit forfeited (MB)",
                   round(r.get("credit_forfeited", 0) / 1e6, 1), "send() calls", r.get("send_calls"))

@@ -25,7 +25,7 @@ from stratus.transfer.receiver import Receiver
 from stratus.transfer.sender import Sender
 from stratus.transfer.staging import Staging, StagingError
 
-INITIAL_RATE = 2.5e6
+INITIAL_RATE = 5e6
 
 
 class TransferError(Exception):
@@ -96,11 +96,22 @@ def put(ep: Endpoint, path: str, container: str, name: str, *, rate_limit_mbps: 
     (same file size, mtime and path, or the same ``transfer_id``)."""
     st = os.stat(path)
     size = st.st_size
-    digest: dict = {}
-    hasher = threading.Thread(target=_file_sha256, args=(path, digest), daemon=True)
-    hasher.start()
     ctl, rtt = _connect(ep)
     started = time.monotonic()
+    accepted = threading.Event()
+    digest: dict = {}
+
+    def hash_then_finish():
+        # `finish` goes as soon as the hash is known (usually while data still
+        # flows) when the server says it takes it early (`early_finish`): it
+        # then commits without waiting one more round trip
+        _file_sha256(path, digest)
+        accepted.wait()
+        if digest.get("go"):
+            ctl.send({"type": "finish", "sha256": digest["sha256"]})
+            digest["sent"] = True
+    hasher = threading.Thread(target=hash_then_finish, daemon=True, name="transfer-hash")
+    hasher.start()
     try:
         req = {"type": "request", "op": "put", "token": ep.token, "container": container,
                "object": name, "size": size, "mtime": int(st.st_mtime_ns),
@@ -109,7 +120,12 @@ def put(ep: Endpoint, path: str, container: str, name: str, *, rate_limit_mbps: 
         if transfer_id:
             req["transfer_id"] = transfer_id
         reply, keys = control.client_handshake(ctl, req)
-        acc = _check(reply, "accept")
+        try:
+            acc = _check(reply, "accept")
+            digest["go"] = acc.get("early_finish") is True
+        finally:
+            accepted.set()
+        phases = {"accepted": time.monotonic() - started}
         bs, nblocks = acc["block_size"], acc["nblocks"]
         have = BlockMap.decode(nblocks, control.unb64(acc["have"]))
         todo = list(have.missing()) if acc.get("resumed") else range(nblocks)
@@ -126,17 +142,22 @@ def put(ep: Endpoint, path: str, container: str, name: str, *, rate_limit_mbps: 
                         else None)
             tx.trace = trace
             tx.run(ctrl_sock=ctl.sock, timeout=60)
+            phases["data_sent"] = time.monotonic() - started
         finally:
             if isinstance(data, mmap.mmap):
                 data.close()
             udp.close()
         _check(ctl.recv(), "complete")
+        phases["complete"] = time.monotonic() - started
         if progress:
             progress(size, size)
         hasher.join()
-        ctl.send({"type": "finish", "sha256": digest["sha256"]})
+        if not digest.get("sent"):   # a server without early_finish: now
+            ctl.send({"type": "finish", "sha256": digest["sha256"]})
         done = _check(ctl.recv(), "committed")
+        phases["committed"] = time.monotonic() - started
     finally:
+        accepted.set()
         ctl.close()
     secs = time.monotonic() - started
     sent = tx.queue.sent_new + tx.queue.sent_retx
@@ -147,6 +168,7 @@ def put(ep: Endpoint, path: str, container: str, name: str, *, rate_limit_mbps: 
             "credit_forfeited": int(tx.forfeited), "send_calls": tx.batches,
             "resumed": bool(acc.get("resumed")), "blocks": nblocks, "block_size": bs,
             "transfer_id": acc["transfer_id"], "etag": done["etag"], "sha256": done["sha256"],
+            "phases": {k: round(v, 3) for k, v in phases.items()},
             "server": done.get("counters", {})}
 
 

@@ -1,8 +1,10 @@
-"""Socket helpers: UDP sockets with large buffers, path MTU discovery, and the
-PROBE packet a receiving client sends so the server learns its address."""
+"""Socket helpers: UDP sockets with large buffers, path MTU discovery, kernel
+receive timestamps and UDP GRO for the receiver, and the PROBE packet a
+receiving client sends so the server learns its address."""
 from __future__ import annotations
 
 import socket
+import struct
 import time
 
 from cryptography.exceptions import InvalidTag
@@ -18,6 +20,52 @@ SO_RCVBUFFORCE, SO_SNDBUFFORCE = 33, 32
 BUFFER = 64 << 20           # socket buffers: 0.5 s at 1 Gbit/s (a receiver descheduled
                             # for a while must not overflow; memory is used only when behind)
 PROBE_SEQ_BASE = 1 << 63      # probes use report nonces with the top bit set
+
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+SOL_UDP = getattr(socket, "SOL_UDP", 17)
+UDP_GRO = getattr(socket, "UDP_GRO", 104)
+_TIMESPEC = struct.Struct("@qq")
+_INT = struct.Struct("@i")
+_ANC = socket.CMSG_SPACE(_TIMESPEC.size) + socket.CMSG_SPACE(_INT.size)
+
+
+def kernel_timestamps(sock: socket.socket) -> bool:
+    """Ask for the kernel's receive time of every datagram (SO_TIMESTAMPNS):
+    the one-way delay then excludes the time a packet waited in the socket
+    buffer for this process to be scheduled."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        return True
+    except OSError:
+        return False
+
+
+def enable_gro(sock: socket.socket) -> bool:
+    """UDP GRO (Linux >= 5.0): the kernel may hand several consecutive
+    datagrams of one flow over in one recvmsg, with their size in a UDP_GRO
+    control message (read_ancillary); one system call for many packets."""
+    try:
+        sock.setsockopt(SOL_UDP, UDP_GRO, 1)
+        return True
+    except OSError:
+        return False
+
+
+def read_ancillary(anc, total: int) -> tuple[int | None, int]:
+    """(kernel receive time in µs of CLOCK_REALTIME or None, segment size) from
+    the control messages of one recvmsg of ``total`` bytes.  Without a
+    UDP_GRO message the buffer is one datagram (segment size = total); with
+    one, the buffer is datagrams of that size, the last possibly shorter."""
+    stamp, seg = None, total
+    for level, kind, data in anc:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            sec, nsec = _TIMESPEC.unpack_from(data)
+            stamp = sec * 1_000_000 + nsec // 1000
+        elif level == SOL_UDP and kind == UDP_GRO and len(data) >= _INT.size:
+            size = _INT.unpack_from(data)[0]
+            if 0 < size < total:
+                seg = size
+    return stamp, max(seg, 1)
 
 
 def udp_socket(host: str, port: int = 0) -> socket.socket:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import select
 import socket
-import struct
 import threading
 import time
 
@@ -21,25 +20,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from stratus.transfer import crypto, wire
 from stratus.transfer.blocks import LossDetector
+from stratus.transfer.net import _ANC, enable_gro, kernel_timestamps, read_ancillary
 
 CHECKPOINT_EVERY = 2.0      # seconds between fsync'd block map checkpoints
 BATCH = 64                  # packets drained per wake-up before timers are looked at
 COALESCE = 64               # consecutive blocks written with one pwrite (at most 1 MiB)
 RX_TICK = 0.002             # sleep between drains while data flows
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
-_TIMESPEC = struct.Struct("@qq")
-_ANC = socket.CMSG_SPACE(_TIMESPEC.size)
-
-
-def kernel_timestamps(sock: socket.socket) -> bool:
-    """Ask for the kernel's receive time of every datagram (SO_TIMESTAMPNS):
-    the one-way delay then excludes the time a packet waited in the socket
-    buffer for this process to be scheduled."""
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        return True
-    except OSError:
-        return False
 
 
 class Receiver:
@@ -90,12 +76,17 @@ class Receiver:
         self.counters["reports"] += 1
         st.update(since=now, bytes=0, pkts=0, holes=0, min_owd=None)
 
-    def run(self, ctrl_sock: socket.socket | None = None, timeout: float = 60.0) -> str:
+    def run(self, ctrl_sock: socket.socket | None = None, timeout: float = 60.0,
+            on_control=None) -> str:
         """Receive until every block is held ("complete"), the control socket
-        is readable ("control") or no valid packet came for ``timeout`` s."""
+        is readable ("control") or no valid packet came for ``timeout`` s.
+        ``on_control``: called when the control socket is readable; returning
+        True means the message was consumed and receiving goes on."""
+        self.on_control = on_control
         sock = self.sock
         sock.setblocking(False)
         kernel_timestamps(sock)
+        enable_gro(sock)
         # kernel stamps are CLOCK_REALTIME: convert to this monotonic clock (µs)
         rt_offset_us = int((time.time() - time.monotonic()) * 1e6)
         self.staging.start_hashing()
@@ -130,7 +121,7 @@ class Receiver:
         hsize, tag = wire.DATA.size, wire.TAG
         bs, size, nblocks = self.staging.block_size, self.staging.size, m.nblocks
         fd = self.staging.fd
-        buf = bytearray(65536)
+        buf = bytearray(1 << 17)        # a GRO batch is at most 64 KiB
         mv = memoryview(buf)
         cmax = max(1, min(COALESCE, (1 << 20) // bs))
         wbuf = bytearray(cmax * bs)
@@ -142,7 +133,6 @@ class Receiver:
         pwrite = os.pwrite
         monotonic = time.monotonic
         recvmsg, bufs = sock.recvmsg_into, [buf]
-        unstamp = _TIMESPEC.unpack_from
         sess, dirn, T_DATA = self.session, self.direction, wire.T_DATA
         rlist = [sock] + ([ctrl_sock] if ctrl_sock is not None else [])
         now = monotonic()
@@ -171,62 +161,68 @@ class Receiver:
             drained = 0
             for drained in range(1, BATCH + 1):
                 try:
-                    n, anc, _flags, addr = recvmsg(bufs, _ANC)
+                    total, anc, _flags, addr = recvmsg(bufs, _ANC)
                 except (BlockingIOError, InterruptedError, ConnectionRefusedError):
                     drained -= 1
                     break
-                packets += 1
-                if n < hsize + tag or buf[0] != T_DATA:
-                    malformed += 1
-                    continue
-                t, d, attempt, session, b, front, ts, srtt, _ = unpack(buf, 0)
-                ln = bs if (b + 1) * bs <= size else size - b * bs
-                if session != sess or d != dirn or b >= nblocks or n != hsize + ln + tag:
-                    malformed += 1
-                    continue
-                if have[b] or run_start <= b < run_start + run_len:
-                    duplicates += 1
-                    continue
-                if cap:
-                    t_now = monotonic()
-                    tokens = min(tokens + (t_now - token_time) * cap * 1.1, cap * 0.05 + n)
-                    token_time = t_now
-                    if tokens < n:
-                        policed += 1
-                        continue
-                    tokens -= n
-                if run_len and (b != run_start + run_len or run_len == cmax):
-                    flush()
-                try:
-                    dec(nonce_of(d, attempt, b), mv[hsize:n], mv[:hsize],
-                        wmv[run_bytes:run_bytes + ln])
-                except InvalidTag:
-                    tampered += 1
-                    continue
-                if not run_len:
-                    run_start = b
-                run_len += 1
-                run_bytes += ln
-                if not self.connected:
-                    sock.connect(addr)
-                    self.connected = True
-                if anc:
-                    sec, nsec = unstamp(anc[0][2])
-                    arrival_us = sec * 1_000_000 + nsec // 1000 - rt_offset_us
+                # UDP GRO: one buffer may hold several datagrams of `seg` bytes
+                # (only the last may be shorter); the stamp is the first's
+                stamp, seg = read_ancillary(anc, total)
+                if stamp is not None:
+                    arrival_us = stamp - rt_offset_us
                 else:
                     arrival_us = int(monotonic() * 1e6)
-                owd = arrival_us - ts
-                if owd < min_owd:
-                    min_owd = owd
-                    if owd < base_owd:
-                        base_owd = owd
-                nbytes += ln
-                npkts += 1
-                last_ts, last_arrival = ts, arrival_us
-                if srtt:
-                    peer_srtt = srtt
-                if front > frontier:
-                    frontier = front
+                for o in range(0, total, seg):
+                    e = o + seg if o + seg < total else total
+                    n = e - o
+                    packets += 1
+                    if n < hsize + tag or buf[o] != T_DATA:
+                        malformed += 1
+                        continue
+                    t, d, attempt, session, b, front, ts, srtt, _ = unpack(buf, o)
+                    ln = bs if (b + 1) * bs <= size else size - b * bs
+                    if session != sess or d != dirn or b >= nblocks or n != hsize + ln + tag:
+                        malformed += 1
+                        continue
+                    if have[b] or run_start <= b < run_start + run_len:
+                        duplicates += 1
+                        continue
+                    if cap:
+                        t_now = monotonic()
+                        tokens = min(tokens + (t_now - token_time) * cap * 1.1,
+                                     cap * 0.05 + n)
+                        token_time = t_now
+                        if tokens < n:
+                            policed += 1
+                            continue
+                        tokens -= n
+                    if run_len and (b != run_start + run_len or run_len == cmax):
+                        flush()
+                    try:
+                        dec(nonce_of(d, attempt, b), mv[o + hsize:e], mv[o:o + hsize],
+                            wmv[run_bytes:run_bytes + ln])
+                    except InvalidTag:
+                        tampered += 1
+                        continue
+                    if not run_len:
+                        run_start = b
+                    run_len += 1
+                    run_bytes += ln
+                    if not self.connected:
+                        sock.connect(addr)
+                        self.connected = True
+                    owd = arrival_us - ts
+                    if owd < min_owd:
+                        min_owd = owd
+                        if owd < base_owd:
+                            base_owd = owd
+                    nbytes += ln
+                    npkts += 1
+                    last_ts, last_arrival = ts, arrival_us
+                    if srtt:
+                        peer_srtt = srtt
+                    if front > frontier:
+                        frontier = front
             if run_len:
                 flush()
             now = monotonic()
@@ -258,7 +254,8 @@ class Receiver:
                 if self.on_tick is not None and not counters["written"]:
                     self.on_tick()
                 if ctrl_sock is not None and select.select([ctrl_sock], [], [], 0)[0]:
-                    return "control"
+                    if self.on_control is None or not self.on_control():
+                        return "control"
                 if now - heard > timeout:
                     return "timeout"
             if drained == BATCH:

@@ -2,9 +2,12 @@
 retransmits what the receiver's REPORTs NACK, stops when a report says
 complete or the control connection has something to say.
 
-Pacing: the loop wakes about every ms and sends what the elapsed time owes
-(late wake-ups on a busy host are made up, within CATCH_UP).  Hot path per
-packet: struct.pack_into the header into a reused batch buffer,
+Pacing: the loop sends a short burst (BURST_TIME of sending, at least
+MIN_BURST bytes) whenever one is owed and sleeps until the next, so that a
+path with a short queue (a switch port; the emulator's 64 KiB at RTT ~ 0)
+absorbs every burst; late wake-ups on a busy host are made up, within
+CATCH_UP, at most MAX_BURST at a time (burst_budget, pacing_wait).  Hot
+path per packet: struct.pack_into the header into a reused batch buffer,
 AESGCM.encrypt_into straight from the file's mmap into it (the one copy of
 the data); one send() per batch of up to GSO_MAX packets (UDP GSO: the
 kernel cuts it into the datagrams).  No per-packet allocation besides the
@@ -27,9 +30,30 @@ from stratus.transfer.congestion import DelayController, Signals
 CATCH_UP = 0.03         # sending time missed (late wake-ups on a busy host) that is
                         # made up later, at most ...
 CATCH_UP_PACE = 2.0     # ... this many times the rate (the rest of the time elapsed)
-TICK = 0.001            # the pacer sleeps at least this long between bursts
+BURST_TIME = 0.00025    # a burst (packets sent back to back) is this much sending time ...
+MIN_BURST = 16384       # ... but at least this many bytes (fewer wake-ups at low rates)
+MAX_BURST = 65536       # catching up after a late wake-up: at most this (or 2 bursts) at once
 UDP_SEGMENT = getattr(socket, "UDP_SEGMENT", 103)
 GSO_MAX = 32            # packets per send() at most (the kernel allows 64)
+
+
+def burst_budget(credit: float, rate: float, elapsed: float, pkt_cost: int
+                 ) -> tuple[float, float]:
+    """(burst, budget) of one wake-up, in bytes on the wire: a burst is
+    BURST_TIME of sending (at least MIN_BURST, one packet); the budget is what
+    may go now: the credit, but at most a burst -- or, in debt after a late
+    wake-up, CATCH_UP_PACE x the time elapsed, capped at MAX_BURST (or two
+    bursts) so that catching up never floods a short queue at once."""
+    burst = max(rate * BURST_TIME, MIN_BURST, pkt_cost)
+    catch = min(rate * elapsed * CATCH_UP_PACE, max(MAX_BURST, 2 * burst))
+    return burst, min(credit, max(burst, catch))
+
+
+def pacing_wait(credit: float, burst: float, rate: float) -> float:
+    """Seconds until the next burst is owed; in debt (credit left over after
+    a burst), this burst's time at CATCH_UP_PACE x the rate."""
+    rate = max(rate, 1.0)
+    return (burst - credit) / rate if credit < burst else burst / (CATCH_UP_PACE * rate)
 
 
 class Sender:
@@ -91,7 +115,7 @@ class Sender:
         delivery = sig.delivery(now, self.srtt)
         if self.last_report is not None:
             self.cc.update(now - self.last_report, self.srtt, qdelay, delivery,
-                           r["loss_ppm"] / 1e6)
+                           r["loss_ppm"] / 1e6, sig.recent_delivery(now, self.srtt))
         self.last_report = now
         if self.trace is not None:
             self.trace.append((now, self.cc.rate, r["qdelay_us"], delivery, r["loss_ppm"],
@@ -166,7 +190,9 @@ class Sender:
                     return "control"
                 if now - heard > timeout:
                     return "timeout"
-            # 2. send what the rate allows
+            # 2. send what the rate allows, one burst per wake-up: a short queue
+            # (a switch port, 64 kB) must absorb a burst, so a burst is kept to
+            # BURST_TIME of sending and the pacer wakes again for the next one
             rate = cc.rate
             srtt_us = int(self.srtt * 1e6)
             elapsed = now - last
@@ -175,10 +201,7 @@ class Sender:
             if owed > credit and not q.idle:
                 self.forfeited += owed - credit     # woken far too late to catch up
             last = now
-            # what this wake-up may send: the time elapsed, plus some of the debt
-            # of earlier late wake-ups (so bursts stay within CATCH_UP_PACE x rate)
-            budget = min(credit, max(rate * elapsed * CATCH_UP_PACE, rate * 4 * TICK,
-                                     2 * pkt_cost))
+            burst, budget = burst_budget(credit, rate, elapsed, pkt_cost)
             while budget >= pkt_cost:
                 # one batch: up to `gso` packets side by side in `buf`, one send
                 # (UDP GSO: the kernel cuts it into datagrams of `seg` bytes;
@@ -241,7 +264,6 @@ class Sender:
                 wait = 0.005
             else:
                 tail_probe_at = 0.0
-                # sleep until a few packets are owed: per-packet sleeps are too
-                # coarse in Python; the credit (elapsed time x rate) sends them
-                wait = max(TICK, (pkt_cost - credit) / max(rate, 1.0))
-            select.select(rlist, [], [], min(wait, 0.01))
+                wait = pacing_wait(credit, burst, rate)
+            if wait > 0:
+                select.select(rlist, [], [], min(wait, 0.01))

@@ -34,7 +34,7 @@ LOG = logging.getLogger(__name__)
 class Unprocessable(errors.APIError):
     status, title = 422, "Unprocessable Entity"
 TID = re.compile(r"^[0-9a-f]{16,64}$")
-INITIAL_RATE = 2.5e6          # bytes/s (20 Mbit/s) before the first report
+INITIAL_RATE = 5e6            # bytes/s (40 Mbit/s) before the first report
 
 
 def transfer_port(conf) -> int:
@@ -211,23 +211,42 @@ class TransferServer:
                       "data_port": self.advertise(udp.getsockname()[1]),
                       "block_size": staging.block_size, "nblocks": staging.nblocks,
                       "resumed": staging.resumed, "have": control.b64(staging.map.encode()),
-                      "cap": self.share()})
+                      "cap": self.share(), "early_finish": True})
             rx = Receiver(udp, keys.c2s, keys.s2c, wire.C2S, keys.session, staging,
                           cap=self.share, connected=False)
             rx.srtt = rtt
-            result = rx.run(ctrl_sock=ctl.sock, timeout=conf.transfer.idle_timeout)
+            early: dict = {}
+
+            def on_control() -> bool:
+                """A client may send ``finish`` before the last block arrives
+                (as soon as it knows the hash): keep it, go on receiving."""
+                try:
+                    msg = ctl.recv()
+                except (ProtocolError, OSError) as exc:   # EOF / reset: the client is gone
+                    early["other"] = exc
+                    return False
+                if msg.get("type") == "finish" and "finish" not in early:
+                    early["finish"] = msg
+                    return True
+                early["other"] = msg
+                return False
+            result = rx.run(ctrl_sock=ctl.sock, timeout=conf.transfer.idle_timeout,
+                            on_control=on_control)
             udp.close()
             self.stats["tampered"] += rx.counters["tampered"]
-            staging.checkpoint()
             if result != "complete":
-                msg = ctl.recv() if result == "control" else {"type": "timeout"}
+                staging.checkpoint()
+                msg = early.get("other", {"type": "timeout"})
+                if isinstance(msg, Exception):
+                    raise msg
                 if msg.get("type") == "abort":
                     staging.close()
                     staging.remove()
                 # else: the map is durable; the same put resumes
                 return
             ctl.send({"type": "complete", "counters": rx.counters})
-            msg = ctl.recv()
+            staging.checkpoint()            # while "complete" (or "finish") is in flight
+            msg = early.get("finish") or ctl.recv()
             if msg.get("type") != "finish":
                 raise ProtocolError(f"expected finish, got {msg.get('type')}")
             md5, sha = staging.hashes()

@@ -5,19 +5,33 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import subprocess
 
 import httpx
 import pytest
 
-from conftest import STRATUS, clean_env, free_port
+from conftest import STRATUS, clean_env, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 @pytest.fixture(scope="module")
 def cloud(module_servers):
-    return module_servers.start(extra_conf=f"[transfer]\nport = {free_port()}\n")
+    port = free_port()
+    c = module_servers.start(extra_conf=f"[transfer]\nport = {port}\n")
+    # the transfer server is its own (spawned) process: `stratus up` answers on
+    # the API before it listens, and the CLI starts fast enough to notice
+    wait_for(lambda: listening(port), timeout=30, what=f"transfer server on port {port}")
+    return c
 
 
 def swift(cloud, token):

@@ -45,6 +45,48 @@ def test_slow_start_exits_on_queue_below_the_delivery_rate():
     assert not cc.slow_start and cc.rate == 85 * MBIT
 
 
+def test_slow_start_exit_drains_below_the_recent_delivery_not_the_lagging_one():
+    # the long-window delivery still shows the ramp (60); what arrives now (100)
+    # is the bottleneck's rate: exit to 85 % of that, not of 60
+    cc = DelayController(150 * MBIT)
+    cc.update(0.01, 0.1, 0.01, 60 * MBIT, 0.0, recent_delivery=100 * MBIT)
+    assert not cc.slow_start and abs(cc.rate - 85 * MBIT) < 1
+
+
+def test_a_standing_queue_below_target_brings_the_rate_back_to_what_arrives():
+    cc = DelayController(60 * MBIT)                   # cut earlier by a deep queue
+    cc.slow_start = False
+    cc.update(0.01, 0.1, 0.010, 100 * MBIT, 0.01, recent_delivery=100 * MBIT)
+    assert cc.rate >= 85 * MBIT                       # not drained to zero first
+    cc = DelayController(60 * MBIT)                   # no queue: the link is not busy,
+    cc.slow_start = False                             # what arrives says nothing more
+    cc.update(0.01, 0.1, 0.0, 100 * MBIT, 0.01, recent_delivery=100 * MBIT)
+    assert cc.rate < 65 * MBIT
+
+
+def test_growth_slows_to_the_bottleneck_rate_as_the_queue_nears_target():
+    for q, most in ((0.005, 1.3), (0.02, 1.1), (0.0245, 1.02)):
+        cc = DelayController(100 * MBIT)
+        cc.slow_start = False
+        feed_recent = [cc.update(0.01, 0.1, q, 100 * MBIT, 0.0, recent_delivery=100 * MBIT)
+                       for _ in range(50)]
+        assert max(feed_recent) <= most * 100 * MBIT, q
+
+
+def test_random_loss_and_queuing_delay_hold_the_rate_at_the_bottleneck():
+    # 1 % random loss with a queue near target: the rate stays near what the
+    # link delivers; the same with the queue growing past target goes below it
+    rng = random.Random(3)
+    cc = DelayController(100 * MBIT)
+    cc.slow_start = False
+    for _ in range(300):
+        cc.update(0.01, 0.1, 0.02, 99 * MBIT, 0.02 * rng.random(), recent_delivery=99 * MBIT)
+    assert 90 * MBIT <= cc.rate <= 110 * MBIT
+    for _ in range(30):
+        cc.update(0.01, 0.1, 0.06, 99 * MBIT, 0.02 * rng.random(), recent_delivery=99 * MBIT)
+    assert cc.rate < 90 * MBIT
+
+
 def test_slow_start_stays_near_what_arrives():
     # a sender that cannot reach its rate (CPU-starved) must not let x run away
     cc = DelayController(10 * MBIT)
@@ -129,7 +171,7 @@ def simulate(capacity, rtt, loss, starts, seconds, dt=0.01, buffer=0.2, spikes=0
                 sig.add(t, qq, h)
                 r = rtt + qq
                 cc.update(dt, r, sig.qdelay(t, r, short=cc.slow_start), sig.delivery(t, r),
-                          loss + overflow)
+                          loss + overflow, sig.recent_delivery(t, r))
         t += dt
         trace.append([f.rate for f in flows] + [q, overflow])
     return delivered, trace
@@ -175,6 +217,17 @@ def test_signals_filter_ignores_short_spikes_not_a_growing_queue():
     assert sig.qdelay(0.29, 0.1) == 0.03
     # 100 blocks of 1000 bytes every 10 ms: 10 MB/s
     assert abs(sig.delivery(0.29, 0.1) - 10e6) < 1
+
+
+def test_signals_recent_delivery_follows_a_change_the_long_window_lags():
+    sig = Signals(1000)
+    held = 0
+    for k in range(60):                                   # 10 ms reports
+        held += 50 if k < 54 else 100                     # 5 MB/s, then 10 MB/s
+        sig.add(k * 0.01, 0.0, held)
+    long = sig.delivery(0.59, 0.1)
+    recent = sig.recent_delivery(0.59, 0.1)               # the last 50 ms
+    assert abs(recent - 10e6) < 1 and long < 0.8 * recent
 
 
 def test_signals_delivery_needs_two_reports():

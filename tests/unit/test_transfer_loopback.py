@@ -74,6 +74,35 @@ def test_put_get_integrity_under_loss_reorder_duplication(server):
     assert stats["dropped"] and stats["duplicated"] and stats["reordered"]
 
 
+def test_finish_before_complete_and_after_it_with_an_older_server(server, monkeypatch):
+    srv, store, tmp = server
+    src = make_file(tmp, 2_000_000)
+    sent = []
+    orig_send = client.Control.send
+
+    def spy(self, msg):
+        sent.append(msg.get("type"))
+        return orig_send(self, msg)
+    monkeypatch.setattr(client.Control, "send", spy)
+    client.put(ep(srv), src, "c", "early", mtu=1500)
+    assert store.read("AUTH_p1", "c", "early") == read(src)
+    assert sent.count("finish") == 1
+    # a server without early_finish in its accept gets `finish` after `complete`
+    at_complete = []
+    orig_recv = client.Control.recv
+
+    def older(self):
+        msg = orig_recv(self)
+        msg.pop("early_finish", None)
+        if msg.get("type") == "complete":               # only a put's client gets it
+            at_complete.append(sent.count("finish"))
+        return msg
+    monkeypatch.setattr(client.Control, "recv", older)
+    client.put(ep(srv), src, "c", "late", mtu=1500)
+    assert store.read("AUTH_p1", "c", "late") == read(src)
+    assert at_complete == [1] and sent.count("finish") == 2  # the 2nd only after complete
+
+
 def test_tampered_packets_are_dropped_not_written(server):
     srv, store, tmp = server
     relay_with(srv, tamper=0.05, seed=3)
