@@ -20,8 +20,8 @@ def _bridge_json(ns: str, *args: str) -> list[dict]:
 def observe(ns: str) -> dict[str, Device]:
     found: dict[str, Device] = {}
     for link in ip_json(ns, "-d", "link", "show", "type", "vxlan"):
-        name = link["ifname"]
-        if not name.startswith(PREFIX):
+        name = link.get("ifname")   # `ip` prints [{}] before the vxlan module is loaded
+        if not name or not name.startswith(PREFIX):
             continue
         data = (link.get("linkinfo") or {}).get("info_data") or {}
         fdb = frozenset((e["mac"].lower(), e["dst"]) for e in _bridge_json(ns, "fdb", "show",
