@@ -178,11 +178,15 @@ def run_stratus(job: dict) -> dict:
         raise Skip("not available (no `stratus transfer` command)")
     token, url = storage(job)
     ensure_container(url, token, job["container"])
-    endpoint(keystone_token(job)[1], "object-transfer")
+    transfer_url = endpoint(keystone_token(job)[1], "object-transfer")
     env = {**os.environ, "OS_CLIENT_CONFIG_FILE": job["clouds_yaml"], "OS_CLOUD": "stratus"}
+    # As the TCP methods, start with the token and the endpoint in hand (they
+    # log in before their clock starts); the clock covers starting the CLI.
+    login = ["--endpoint", transfer_url, "--os-token", token] if job.get("token_in_hand", True) \
+        else []
     t0 = time.monotonic()
     cp = subprocess.run([exe, "transfer", "put", job["file"],
-                         f"{job['container']}/{job['object']}"],
+                         f"{job['container']}/{job['object']}", *login],
                         capture_output=True, text=True, env=env, timeout=job.get("timeout", 900))
     seconds = time.monotonic() - t0
     if cp.returncode != 0:

@@ -33,6 +33,10 @@ def register(sub) -> None:
         q.add_argument("--os-interface", default="public")
         q.add_argument("--endpoint", default=None,
                        help="stratus-udp://HOST:PORT instead of the catalog's")
+        q.add_argument("--os-token", default=None,
+                       help="with --endpoint: use this Keystone token as it is (as the "
+                            "openstack CLI's --os-token with --os-url): no login round "
+                            "trip; the transfer server validates it")
     put.set_defaults(func=run_put)
     get.set_defaults(func=run_get)
     s = tsub.add_parser("serve", help="run the transfer server alone")
@@ -48,6 +52,9 @@ def _split(target: str) -> tuple[str, str]:
 
 
 def _endpoint(args):
+    if args.os_token and args.endpoint:     # token_endpoint, as the openstack CLI
+        from stratus.transfer.client import Endpoint
+        return Endpoint.parse(args.endpoint, args.os_token)
     from stratus.cmd import osauth   # light login: no SDK import (~200 ms of start-up)
     ep = osauth.endpoint(args.os_cloud, args.os_region_name, args.os_interface, args.endpoint)
     if ep is not None:

@@ -103,3 +103,32 @@ def test_put_and_get_without_importing_openstack(cloud, tmp_path):
     cp = run(cloud, "get", "xfer-auth/o", str(dst))
     assert cp.returncode == 0 and "IMPORTED []" in cp.stdout, cp.stderr
     assert dst.read_bytes() == data
+
+
+def test_token_and_endpoint_skip_the_login(cloud, tmp_path):
+    """--os-token with --endpoint (the openstack CLI's token_endpoint): no
+    Keystone round trip, the transfer server judges the token; a bad one is
+    refused before anything is stored."""
+    token = cloud.admin_token()
+    r = httpx.get(f"{cloud.url}/auth/projects", headers={"X-Auth-Token": token},
+                  trust_env=False)
+    project = next(p["id"] for p in r.json()["projects"] if p["name"] == "admin")
+    url = f"{cloud.base_url}/object-store/v1/AUTH_{project}/xfer-tok"
+    assert httpx.put(url, headers={"X-Auth-Token": token}, trust_env=False).status_code in (
+        201, 202)
+    ep = light_endpoint(cloud, "stratus")
+    where = f"stratus-udp://{ep.host}:{ep.port}"
+    src = tmp_path / "src"
+    src.write_bytes(os.urandom(2048))
+    nowhere = tmp_path / "none.yaml"     # no clouds.yaml: nothing to log in with
+    cp = run(cloud, "put", str(src), "xfer-tok/o", "--endpoint", where, "--os-token", token,
+             config=nowhere)
+    assert cp.returncode == 0, f"{cp.stdout}\n{cp.stderr}"
+    assert "2048 bytes in" in cp.stdout and "IMPORTED []" in cp.stdout
+    got = httpx.get(f"{url}/o", headers={"X-Auth-Token": token}, trust_env=False)
+    assert got.status_code == 200 and got.content == src.read_bytes()
+    cp = run(cloud, "put", str(src), "xfer-tok/bad", "--endpoint", where,
+             "--os-token", "not-a-token", config=nowhere)
+    assert cp.returncode != 0 and "stratus transfer:" in cp.stderr, cp.stderr
+    assert httpx.get(f"{url}/bad", headers={"X-Auth-Token": token},
+                     trust_env=False).status_code == 404
