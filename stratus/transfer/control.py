@@ -1,8 +1,8 @@
 """The control channel: length-prefixed frames on a TCP connection, JSON
 messages, AES-GCM sealed after the key exchange.  Handshake:
 
-  C -> S  hello   {"type":"hello","v":1,"pub":b64,"nonce":b64}          (clear)
-  S -> C  hello   {"type":"hello","v":1,"pub":b64,"nonce":b64,"session":u32}  (clear)
+  C -> S  hello   {"type":"hello","v":2,"pub":b64,"nonce":b64}          (clear)
+  S -> C  hello   {"type":"hello","v":2,"pub":b64,"nonce":b64,"session":u32}  (clear)
   C -> S  request {...token, op, object...}     sealed with ctrl c2s
   S -> C  accept {...} | error {"status","message"}   sealed with ctrl s2c
 then either side may send sealed messages until one closes.
@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidTag
 
 from stratus.transfer import crypto, wire
 
-VERSION = 1
+VERSION = wire.VERSION      # 2: the 24-byte DATA header; 1 is refused (400)
 
 
 class ProtocolError(Exception):
@@ -108,7 +108,8 @@ def client_handshake(ctl: Control, request: dict) -> tuple[dict, Keys]:
     if hello.get("type") == "error":
         return hello, None
     if hello.get("type") != "hello" or hello.get("v") != VERSION:
-        raise ProtocolError("server does not speak transfer protocol version 1")
+        raise ProtocolError(f"the server does not speak transfer protocol version {VERSION} "
+                            f"(it answered version {hello.get('v')!r})")
     shared = eph.shared(unb64(hello.get("pub")))
     th1 = crypto.transcript(f1, f2)
     c2s, s2c = crypto.control_keys(shared, th1)
@@ -126,9 +127,11 @@ def server_handshake(ctl: Control) -> tuple[dict, Keys]:
     except wire.WireError as exc:
         raise ProtocolError(str(exc)) from None
     if hello.get("type") != "hello" or hello.get("v") != VERSION:
+        v = hello.get("v")
         ctl.send({"type": "error", "status": 400,
-                  "message": "Unsupported transfer protocol version."})
-        raise ProtocolError("client does not speak version 1")
+                  "message": f"Unsupported transfer protocol version {v!r}: this server "
+                             f"speaks version {VERSION}; upgrade the client."})
+        raise ProtocolError(f"client speaks transfer protocol version {v!r}, not {VERSION}")
     eph = crypto.Ephemeral()
     session = struct.unpack("!I", os.urandom(4))[0]
     f2 = ctl.send({"type": "hello", "v": VERSION, "pub": b64(eph.public),

@@ -28,6 +28,12 @@ COALESCE = 64               # consecutive blocks written with one pwrite (at mos
 RX_TICK = 0.002             # sleep between drains while data flows
 
 
+def owd_bias(arrival_us: int, ts: int) -> int:
+    """The bias that maps the first one-way delay sample (arrival_us - ts,
+    ts the sender's 32-bit clock) to 2^31 modulo 2^32 (see Receiver._run)."""
+    return (1 << 31) - ((arrival_us - ts) & wire.M32)
+
+
 class Receiver:
     def __init__(self, sock: socket.socket, key: bytes, report_key: bytes, direction: int,
                  session: int, staging, cap=None, connected: bool = True, progress=None):
@@ -48,6 +54,7 @@ class Receiver:
                          "malformed": 0, "policed": 0, "reports": 0}
         self.report_seq = 0
         self.base_owd = None
+        self.owd_bias = None    # makes the session's first one-way delay 2^31 (see _run)
         self.srtt = 0.05
 
     def _send_report(self, now: float, st: dict, complete: bool) -> None:
@@ -61,7 +68,7 @@ class Receiver:
         loss_ppm = int(1e6 * st["holes"] / expected) if expected else 0
         q = st["min_owd"] - self.base_owd if st["min_owd"] is not None else st["last_q"]
         st["last_q"] = q
-        hold = int((now - st["last_arrival"]) * 1e6) if st["last_ts"] else 0
+        hold = int((now - st["last_arrival"]) * 1e6) if st["last_ts"] is not None else 0
         body = wire.pack_report_body(self.map.count, st["last_ts"], hold, q, int(st["rate"]),
                                      int(self.cap()), loss_ppm,
                                      wire.R_COMPLETE if complete else 0, ranges)
@@ -137,9 +144,15 @@ class Receiver:
         rlist = [sock] + ([ctrl_sock] if ctrl_sock is not None else [])
         now = monotonic()
         st = {"since": now, "bytes": 0, "pkts": 0, "holes": 0, "min_owd": None, "rate": 0,
-              "last_q": 0, "last_ts": 0, "last_arrival": now}
+              "last_q": 0, "last_ts": None, "last_arrival": now}
         NONE = 1 << 62
         base_owd = NONE if self.base_owd is None else self.base_owd
+        # ts is the sender's clock modulo 2^32 and the two clocks' offset is
+        # arbitrary: owd = (arrival - ts + bias) mod 2^32, the bias chosen at
+        # the first packet so that owd starts at 2^31; it then never wraps
+        # while the path delay changes by less than +-35 minutes, and owds
+        # compare (min, - base) as plain integers
+        M32, obias = wire.M32, self.owd_bias
         min_owd, nbytes, npkts, last_ts, last_arrival = NONE, 0, 0, 0, now
         packets = malformed = duplicates = tampered = policed = 0
         run_start = run_len = run_bytes = 0
@@ -179,7 +192,7 @@ class Receiver:
                     if n < hsize + tag or buf[o] != T_DATA:
                         malformed += 1
                         continue
-                    t, d, attempt, session, b, front, ts, srtt, _ = unpack(buf, o)
+                    t, d, attempt, session, b, front, ts, srtt = unpack(buf, o)
                     ln = bs if (b + 1) * bs <= size else size - b * bs
                     if session != sess or d != dirn or b >= nblocks or n != hsize + ln + tag:
                         malformed += 1
@@ -211,7 +224,9 @@ class Receiver:
                     if not self.connected:
                         sock.connect(addr)
                         self.connected = True
-                    owd = arrival_us - ts
+                    if obias is None:
+                        obias = self.owd_bias = owd_bias(arrival_us, ts)
+                    owd = (arrival_us - ts + obias) & M32
                     if owd < min_owd:
                         min_owd = owd
                         if owd < base_owd:

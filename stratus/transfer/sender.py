@@ -102,8 +102,8 @@ class Sender:
             return
         self.report_seq = seq
         self.reports += 1
-        if r["echo_ts"]:
-            sample = (int(now * 1e6) - r["echo_ts"] - r["echo_hold_us"]) / 1e6
+        if r["echo_ts"] is not None:     # ts_us is 32-bit: a wrap-safe difference
+            sample = (wire.ts_diff(int(now * 1e6), r["echo_ts"]) - r["echo_hold_us"]) / 1e6
             if 0 < sample < 30:
                 self.rtt_sample = sample
                 self.srtt = sample if self.reports == 1 else 0.875 * self.srtt + 0.125 * sample
@@ -153,7 +153,7 @@ class Sender:
         if self.local_cap():
             cc.set_cap(self.local_cap())
         hsize, bs = wire.DATA.size, self.block_size
-        tag, T_DATA = wire.TAG, wire.T_DATA
+        tag, T_DATA, M32 = wire.TAG, wire.T_DATA, wire.M32
         seg = hsize + bs + tag
         gso = self.gso_segments(seg)
         buf = bytearray(seg * gso)
@@ -194,7 +194,7 @@ class Sender:
             # (a switch port, 64 kB) must absorb a burst, so a burst is kept to
             # BURST_TIME of sending and the pacer wakes again for the next one
             rate = cc.rate
-            srtt_us = int(self.srtt * 1e6)
+            srtt_us = min(int(self.srtt * 1e6), M32)
             elapsed = now - last
             owed = credit + rate * elapsed
             credit = min(owed, max(rate * CATCH_UP, 2 * pkt_cost))
@@ -216,7 +216,7 @@ class Sender:
                     off = b * bs
                     ln = bs if off + bs <= size else size - off
                     pack(buf, end, T_DATA, dirn, attempt, sess, b, q.frontier,
-                         int(monotonic() * 1e6), srtt_us, 0)
+                         int(monotonic() * 1e6) & M32, srtt_us)
                     enc(nonce_of(dirn, attempt, b), data[off:off + ln], mv[end:end + hsize],
                         mv[end + hsize:end + hsize + ln + tag])
                     end += hsize + ln + tag

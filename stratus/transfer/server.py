@@ -178,6 +178,13 @@ class TransferServer:
             raise errors.BadRequest("Invalid mtu.")
         return wire.block_size_for_mtu(min(mtu, 65536), ":" in self.host)
 
+    @staticmethod
+    def _check_blocks(size: int, bs: int) -> None:
+        """Block numbers are u32 on the wire: refuse a larger object (400)."""
+        why = wire.block_limit(size, bs)
+        if why:
+            raise errors.BadRequest(why)
+
     def _udp(self) -> socket.socket:
         return net.udp_socket(self.host, 0)
 
@@ -196,6 +203,7 @@ class TransferServer:
         if not isinstance(tid, str) or not TID.match(tid):
             raise errors.BadRequest("Invalid transfer_id (16-64 lower-case hex digits).")
         bs = self._block_size(req)
+        self._check_blocks(size, bs)
         with self.lock:
             if tid in self.active:
                 raise errors.Conflict(f"Transfer {tid} is already running.")
@@ -274,7 +282,12 @@ class TransferServer:
         account, container, name = self._account(ctx, req), req["container"], req["object"]
         ingest.authorize_read(db, conf, ctx, account, container, name)
         f, info = ingest.open_object(db, conf, account, container, name)
-        bs = self._block_size(req)
+        try:
+            bs = self._block_size(req)
+            self._check_blocks(info.size, bs)
+        except errors.APIError:
+            f.close()
+            raise
         data, spool = _mapped(f, info.size, ingest.staging_dir(conf))
         digest: dict = {}
         hasher = threading.Thread(target=lambda: digest.update(sha256=hashlib.sha256(

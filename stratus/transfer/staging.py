@@ -14,6 +14,7 @@ import json
 import os
 import threading
 
+from stratus.transfer import wire
 from stratus.transfer.blocks import BlockMap, block_count
 
 
@@ -32,6 +33,9 @@ class Staging:
         afresh.  Raises StagingError(507) when the space cannot be reserved
         (and leaves nothing behind)."""
         self.base, self.size, self.block_size = base, size, block_size
+        why = wire.block_limit(size, block_size)
+        if why:                                 # block numbers are u32 on the wire
+            raise StagingError(400, why)
         self.nblocks = block_count(size, block_size)
         desc = {"size": size, "block_size": block_size, "identity": identity}
         self.resumed = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from stratus.transfer import client
+from stratus.transfer import client, control, wire
 from stratus.transfer.client import Endpoint, TransferError
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -119,7 +120,7 @@ def test_large_datagrams_on_loopback(server):
     srv, store, tmp = server
     src = make_file(tmp, 1_000_003)
     r = client.put(ep(srv), src, "c", "big")          # loopback MTU 65536
-    assert r["block_size"] == 61440 - 56
+    assert r["block_size"] == 61440 - 24 - 16
     assert store.read("AUTH_p1", "c", "big") == read(src)
 
 
@@ -216,3 +217,40 @@ def test_resume_after_client_killed_sends_only_missing(server):
     assert r["sent_new"] == r["blocks"] - held
     assert store.read("AUTH_p1", "c", "r") == read(src)
     assert os.listdir(store.staging) == []
+
+
+def _raw_put(srv, size, mtu):
+    """The control handshake of a put declaring ``size`` (no file needed)."""
+    ctl, _ = client._connect(ep(srv))
+    try:
+        return control.client_handshake(ctl, {
+            "type": "request", "op": "put", "token": "good-p1", "container": "c",
+            "object": "huge", "size": size, "mtime": 0, "path_hash": "0" * 64, "mtu": mtu})[0]
+    finally:
+        ctl.close()
+
+
+def test_object_beyond_2_32_blocks_refused_with_400(server):
+    """Block numbers are u32 on the wire: at the smallest block (MTU 576:
+    508 bytes) an object of more than (2^32 - 1) blocks is refused, nothing staged."""
+    srv, store, tmp = server
+    srv.conf.object_store._values["max_file_size"] = 1 << 50
+    reply = _raw_put(srv, (2**32 - 1) * 508 + 1, 576)
+    assert reply["type"] == "error" and reply["status"] == 400
+    assert "4294967295 blocks" in reply["message"]
+    assert os.listdir(store.staging) == []
+    ok = _raw_put(srv, 10_000, 576)                    # an ordinary size is accepted
+    assert ok["type"] == "accept" and ok["block_size"] == 508 and ok["nblocks"] == 20
+
+
+def test_old_protocol_version_gets_a_clear_error(server):
+    """A version-1 client (40-byte DATA header) must be told, not fed garbage."""
+    srv, store, tmp = server
+    ctl = control.Control(socket.create_connection(("127.0.0.1", srv.port), timeout=10))
+    try:
+        ctl.send_raw(wire.encode_json({"type": "hello", "v": 1, "pub": "AA==", "nonce": "AA=="}))
+        reply = wire.decode_json(ctl.recv_raw())
+    finally:
+        ctl.close()
+    assert reply["type"] == "error" and reply["status"] == 400
+    assert "version 1" in reply["message"] and f"version {wire.VERSION}" in reply["message"]

@@ -14,14 +14,73 @@ from stratus.transfer.blocks import (BlockMap, LossDetector, SendQueue, block_co
 # -- wire ----------------------------------------------------------------------
 def test_data_header_roundtrip_and_layout():
     buf = bytearray(wire.DATA.size + 100 + wire.TAG)
-    wire.pack_data_header(buf, wire.S2C, 7, 0xDEADBEEF, 2**40 + 3, 99, 123456789, 5000)
-    assert wire.DATA.size == 40
+    wire.pack_data_header(buf, wire.S2C, 7, 0xDEADBEEF, 2**32 - 2, 99, 2**40 + 123456789, 5000)
+    assert wire.DATA.size == 24
     assert buf[0] == wire.T_DATA and buf[1] == wire.S2C
     assert buf[2:4] == (7).to_bytes(2, "big")
     assert buf[4:8] == (0xDEADBEEF).to_bytes(4, "big")
-    assert buf[8:16] == (2**40 + 3).to_bytes(8, "big")
-    assert wire.unpack_data_header(buf) == (wire.S2C, 7, 0xDEADBEEF, 2**40 + 3, 99, 123456789,
+    assert buf[8:12] == (2**32 - 2).to_bytes(4, "big")
+    assert buf[12:16] == (99).to_bytes(4, "big")
+    assert buf[16:20] == (123456789).to_bytes(4, "big")      # the clock modulo 2^32
+    assert buf[20:24] == (5000).to_bytes(4, "big")
+    assert wire.unpack_data_header(buf) == (wire.S2C, 7, 0xDEADBEEF, 2**32 - 2, 99, 123456789,
                                             5000)
+
+
+def test_timestamp_differences_are_wrap_safe():
+    assert wire.ts_diff(1500, 1000) == 500
+    before = (2**32 - 300) & wire.M32           # sent just before the clock wraps
+    after = (2**32 + 4700) & wire.M32           # the report arrives 5 ms later, after it
+    assert after < before and wire.ts_diff(after, before) == 5000
+    assert wire.ts_diff(before, before) == 0
+
+
+def test_sender_rtt_from_an_echo_across_the_wrap():
+    """A DATA timestamp taken near 2^32 µs and echoed after the sender's
+    clock wrapped gives the true RTT (not a negative or 71-minute one)."""
+    from stratus.transfer.congestion import DelayController
+    from stratus.transfer.sender import Sender
+    key, rkey = AESGCM.generate_key(256), AESGCM.generate_key(256)
+    tx = Sender(None, key, rkey, wire.C2S, 42, b"x" * 10, 10, 10, SendQueue(1, range(1)),
+                DelayController(1e6))
+    sent_us = 2**34 - 1000                      # monotonic µs; on the wire mod 2^32: near 2^32
+    echo = sent_us & wire.M32
+    assert echo == 2**32 - 1000
+    now = (sent_us + 80_000 + 3_000) / 1e6      # 80 ms path + 3 ms held by the receiver
+    body = wire.pack_report_body(0, echo, 3_000, 0, 0, 0, 0, 0, [])
+    hdr = wire.SHORT.pack(wire.T_REPORT, wire.S2C, 0, 42, 1)
+    pkt = hdr + AESGCM(rkey).encrypt(crypto.report_nonce(wire.S2C, 1), body, hdr)
+    tx._on_report(pkt, now)
+    assert tx.reports == 1 and tx.bad == 0
+    assert tx.rtt_sample == pytest.approx(0.080, abs=2e-6)
+    assert tx.srtt == pytest.approx(0.080, abs=2e-6)
+
+
+def test_receiver_owd_is_continuous_across_the_wrap():
+    """One-way delays from 32-bit timestamps: biased so the first is 2^31,
+    later ones differ by the real change in delay even when the sender's
+    timestamp or the difference to the receiver's clock wraps."""
+    from stratus.transfer.receiver import owd_bias
+    M = wire.M32
+    for send0, arrival0 in ((2**32 - 50, 7_000_000), (123, 2**40 + 5), (2**33 - 1, 2**33 - 2)):
+        bias = owd_bias(arrival0, send0 & M)
+        assert (arrival0 - (send0 & M) + bias) & M == 2**31
+        for dt, extra_delay in ((100, 0), (10_000, 2_500), (3_000_000, 40_000)):
+            ts = (send0 + dt) & M                   # wrapped for the first case
+            owd = (arrival0 + dt + extra_delay - ts + bias) & M
+            assert owd - 2**31 == extra_delay
+
+
+def test_block_limit_caps_an_object_at_2_32_blocks():
+    assert wire.MAX_BLOCKS == 2**32 - 1
+    assert wire.block_limit(0, 508) is None
+    assert wire.block_limit((2**32 - 1) * 508, 508) is None      # the last block: 2^32 - 2
+    why = wire.block_limit((2**32 - 1) * 508 + 1, 508)
+    assert why and "4294967296 blocks" in why and "4294967295" in why
+    # the frontier (at most nblocks) and every block number fit their u32 fields
+    buf = bytearray(wire.DATA.size + wire.TAG)
+    wire.pack_data_header(buf, 0, 0, 1, wire.MAX_BLOCKS - 1, wire.MAX_BLOCKS, 0, 0)
+    assert wire.unpack_data_header(buf)[3:5] == (wire.MAX_BLOCKS - 1, wire.MAX_BLOCKS)
 
 
 def test_data_header_rejects_short_and_wrong_type():
@@ -34,22 +93,31 @@ def test_data_header_rejects_short_and_wrong_type():
 
 
 def test_report_body_roundtrip():
-    body = wire.pack_report_body(10, 2**50, 300, 25000, 12_500_000, 0, 1000, wire.R_COMPLETE,
-                                 [(5, 2), (100, 1)])
+    body = wire.pack_report_body(10, 2**32 - 1, 300, 25000, 12_500_000, 0, 1000,
+                                 wire.R_COMPLETE, [(5, 2), (2**32 - 2, 1)])
+    assert len(body) == 44 + 2 * 8
     r = wire.unpack_report_body(body)
-    assert r == {"received": 10, "echo_ts": 2**50, "echo_hold_us": 300, "qdelay_us": 25000,
+    assert r == {"received": 10, "echo_ts": 2**32 - 1, "echo_hold_us": 300, "qdelay_us": 25000,
                  "recv_rate": 12_500_000, "cap": 0, "loss_ppm": 1000, "complete": True,
-                 "ranges": [(5, 2), (100, 1)]}
+                 "ranges": [(5, 2), (2**32 - 2, 1)]}
     with pytest.raises(wire.WireError):
         wire.unpack_report_body(body[:-1])          # range count does not match
     with pytest.raises(wire.WireError):
         wire.unpack_report_body(body[:10])
 
 
+def test_report_echo_flag_distinguishes_no_echo_from_timestamp_zero():
+    none = wire.unpack_report_body(wire.pack_report_body(0, None, 5, 0, 0, 0, 0, 0, []))
+    assert none["echo_ts"] is None and none["echo_hold_us"] == 0 and not none["complete"]
+    zero = wire.unpack_report_body(wire.pack_report_body(0, 0, 5, 0, 0, 0, 0, 0, []))
+    assert zero["echo_ts"] == 0 and zero["echo_hold_us"] == 5
+
+
 def test_block_size_for_mtu():
-    assert wire.block_size_for_mtu(1500) == 1500 - 28 - 40 - 16
-    assert wire.block_size_for_mtu(9000) == 9000 - 28 - 40 - 16
-    assert wire.block_size_for_mtu(65536) == wire.MAX_DATAGRAM - 40 - 16   # 60 KiB datagrams
+    assert wire.block_size_for_mtu(1500) == 1500 - 28 - 24 - 16 == 1432
+    assert wire.block_size_for_mtu(1500, ipv6=True) == 1500 - 48 - 24 - 16
+    assert wire.block_size_for_mtu(9000) == 9000 - 28 - 24 - 16
+    assert wire.block_size_for_mtu(65536) == wire.MAX_DATAGRAM - 24 - 16   # 60 KiB datagrams
     with pytest.raises(wire.WireError):
         wire.block_size_for_mtu(200)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 import hashlib
 import os
 
-from stratus.transfer.staging import Staging
+import pytest
+
+from stratus.transfer.staging import Staging, StagingError
 
 
 def test_fresh_then_resumed_with_durable_map(tmp_path):
@@ -66,3 +68,11 @@ def test_prefix_hashing_follows_the_contiguous_blocks(tmp_path):
         s.map.mark(b)
     assert s.hashes() == (hashlib.md5(data).hexdigest(), hashlib.sha256(data).hexdigest())
     s.close()
+
+
+def test_more_than_2_32_blocks_refused_before_anything_is_created(tmp_path):
+    base = str(tmp_path / "xfer-huge")
+    with pytest.raises(StagingError) as exc:
+        Staging(base, (2**32 - 1) * 508 + 1, 508, {"user": "u"})
+    assert exc.value.status == 400 and "blocks" in exc.value.message
+    assert list(tmp_path.iterdir()) == []
