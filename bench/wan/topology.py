@@ -110,6 +110,11 @@ class Link:
                 subprocess.run(ns_exec(ns, ["sysctl", "-q", "-w",
                                             f"{key}=4096 131072 {TCP_BUF_MAX}"]),
                                check=True, capture_output=True)
+            # The link is IPv4: no IPv6 link-local chatter (MLD, router
+            # solicitations) crosses it and gets counted among the emulated drops.
+            for key in ("net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"):
+                subprocess.run(ns_exec(ns, ["sysctl", "-q", "-w", f"{key}=1"]),
+                               check=False, capture_output=True)
         self._start_forwarder()
 
     def reconfigure(self, **params) -> None:
