@@ -179,7 +179,7 @@ class Lab:
 def guest_pings_start(ns: str, tag: str) -> None:
     remote(ns, IP_A, f"rm -f /tmp/stop-{tag} /tmp/pings-{tag}\n"
                      f"(echo START $(cut -d' ' -f1 /proc/uptime); "
-                     f"while [ ! -e /tmp/stop-{tag} ]; do ping -q -c 100 -i 0.01 -W 3 "
+                     f"while [ ! -e /tmp/stop-{tag} ]; do ping -q -c 100 -i 0.01 -W 10 "
                      f"{IP_B} | grep transmitted; done; "
                      f"echo END $(cut -d' ' -f1 /proc/uptime)) > /tmp/pings-{tag} 2>&1 "
                      "</dev/null &\n"

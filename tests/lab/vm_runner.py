@@ -188,7 +188,9 @@ def choose_accel(binary: str) -> str:
 
 
 def qemu_command(binary: str, kernel: Kernel, initrd: str, console: str, accel: str,
-                 memory_mb: int = 1536, cpus: int = 2) -> list[str]:
+                 memory_mb: int = 1536, cpus: int = 1) -> list[str]:
+    """One vCPU by default: under TCG each vCPU is a busy host thread, and the
+    test suite runs other VMs (with zero-loss ping streams) beside this one."""
     accel_args = (["-accel", "kvm", "-cpu", "host"] if accel == "kvm"
                   else ["-accel", "tcg,thread=multi", "-cpu", "max"])
     return [binary, "-no-user-config", "-nodefaults", "-machine", "q35", *accel_args,
