@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import STRATUS, clean_env, qemu_conf_or_skip, wait_for
+from conftest import STRATUS, clean_env, qemu_conf_or_skip, tail, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="lab hosts need root (netns)")
 
@@ -156,7 +156,12 @@ class Lab:
         pids = {h: self.pid(h) for h in HOSTS}
         for pid in pids.values():
             os.kill(pid, sig)
-        wait_for(lambda: all(self.gone(p) for p in pids.values()), 30, "agents to exit")
+        try:
+            wait_for(lambda: all(self.gone(p) for p in pids.values()), 60, "agents to exit")
+        except AssertionError as exc:   # say which agent and what it was doing
+            slow = [h for h, p in pids.items() if not self.gone(p)]
+            raise AssertionError(f"{exc}: still running {slow}\n" + "\n".join(
+                f"--- {h}.log\n{tail(self.log(h), 30)}" for h in slow)) from None
         offsets = {h: self.log(h).stat().st_size for h in HOSTS}
         sh(STRATUS, "lab", "up", "--hosts", str(len(HOSTS)), "--prefix", PREFIX,
            "--state-dir", str(self.c.state_dir), "--endpoint", self.c.base_url,
