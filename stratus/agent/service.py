@@ -136,13 +136,16 @@ class Agent:
             LOG.exception("host agent %s: the %s driver cannot run here; agent stopped",
                           self.host, self.driver.name)
             return
+        delay = 0.1     # an agent started beside its API registers once it listens
         while not self._stop.is_set():
             try:
                 self.register()
                 break
             except Exception as exc:
-                LOG.warning("host %s: registration failed (%s); retrying", self.host, exc)
-                self._stop.wait(2)
+                LOG.warning("host %s: registration failed (%s); retrying in %.1f s",
+                            self.host, exc, delay)
+                self._stop.wait(delay)
+                delay = min(delay * 2, 2.0)
         if self._stop.is_set():
             return
         LOG.info("host agent %s registered (driver %s)", self.host, self.driver.name)
