@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from stratus.dataplane.converge import apply_all
 from stratus.dataplane.ip import ip, ip_json
 from stratus.dataplane.vlan_plan import Change, Link, desired, parse_mappings, plan
 
@@ -70,13 +71,4 @@ def sync(ns: str, state: dict, mappings: dict[str, str] | list[str] | None) -> l
         mappings = parse_mappings(mappings)
     wanted, unmapped = desired(state, mappings or {})
     changes = plan(wanted, observe(ns), unmapped)
-    failed = None
-    for c in changes:
-        try:
-            apply(ns, c)
-        except Exception as exc:  # noqa: BLE001 - retried on the next sync
-            LOG.warning("VLAN change %r failed: %s", c, exc)
-            failed = failed or exc
-    if failed is not None:
-        raise failed
-    return changes
+    return apply_all(ns, changes, apply, "VLAN")

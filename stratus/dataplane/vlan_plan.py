@@ -23,6 +23,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from stratus.dataplane.bridge import BRIDGE_PREFIX, bridge_name
+from stratus.dataplane.converge import link_settings
 
 MAX_NAME = 15          # the kernel's IFNAMSIZ - 1
 HASH_LEN = 6           # as neutron.plugins.common.utils.get_interface_name
@@ -135,13 +136,7 @@ def plan(wanted: dict[str, dict], observed: dict[str, Link],
         if have is None:
             changes.append(Change("create", name, {"lower": w["lower"], "vid": w["vid"]}))
             have = Link(kind="vlan", lower=w["lower"], vid=w["vid"], up=False)
-        link = {}
-        if have.master != w["master"]:
-            link["master"] = w["master"]
-        if w["mtu"] and have.mtu != w["mtu"]:
-            link["mtu"] = w["mtu"]
-        if not have.up:
-            link["up"] = True
+        link = link_settings(have, w)
         if link:
             changes.append(Change("set_link", name, link))
     return changes + list(unmapped)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 
+from stratus.dataplane.converge import apply_all
 from stratus.dataplane.ip import ip, ip_json, run
 from stratus.dataplane.vxlan_plan import FLOOD_MAC, PREFIX, Change, Device, desired, plan
 
@@ -72,13 +73,4 @@ def sync(ns: str, state: dict, udp_port: int = 4789, arp_responder: bool = True)
     changes applied (none when everything is already right).  Raises the
     first failure after trying every change."""
     changes = plan(desired(state, udp_port, arp_responder), observe(ns))
-    failed = None
-    for c in changes:
-        try:
-            apply(ns, c)
-        except Exception as exc:  # noqa: BLE001 - retried on the next sync
-            LOG.warning("VXLAN change %r failed: %s", c, exc)
-            failed = failed or exc
-    if failed is not None:
-        raise failed
-    return changes
+    return apply_all(ns, changes, apply, "VXLAN")

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from stratus.dataplane.bridge import bridge_name
+from stratus.dataplane.converge import link_settings
 
 PREFIX = "vxlan-"
 FLOOD_MAC = "00:00:00:00:00:00"
@@ -100,13 +101,7 @@ def plan(wanted: dict[str, dict], observed: dict[str, Device]) -> list[Change]:
                                                           "proxy": w["proxy"]}))
             have = Device(vni=w["vni"], local=w["local"], port=w["port"], proxy=w["proxy"],
                           up=False)
-        link = {}
-        if have.master != w["master"]:
-            link["master"] = w["master"]
-        if w["mtu"] and have.mtu != w["mtu"]:
-            link["mtu"] = w["mtu"]
-        if not have.up:
-            link["up"] = True
+        link = link_settings(have, w)
         if link:
             changes.append(Change("set_link", name, link))
         for mac, dst in sorted(have.fdb - w["fdb"]):
